@@ -1,0 +1,316 @@
+"""Frozen domain types: precisions, hardware and model profiles, and what is derived from them.
+
+All quantities are SI: bytes, seconds, FLOP/s, bytes/s, watts, USD.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from planner.errors import InputError, UnknownNameError
+
+# ---------------------------------------------------------------------------------------------
+# Precision
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Precision:
+    """A numeric format for weights, activations or the KV cache.
+
+    ``bits`` is the storage per value including block-scale overhead
+    (int4 g128 with a 16-bit scale and zero: 4 + 32/128 = 4.25 bits; NVFP4: 4 + 8/16 = 4.5 bits).
+    ``compute`` is the peak-FLOPs key the matmuls run at when weights use this format;
+    ``compute_fallback`` is used when the device has no such unit (e.g. fp8 on an A100 runs as
+    weight-only fp8 with bf16 math, as vLLM's Marlin kernels do).
+    """
+
+    name: str
+    bits: float
+    compute: str
+    compute_fallback: str = "fp16"
+    weight_only_dequant: bool = False
+
+    @property
+    def bytes_per_value(self) -> float:
+        return self.bits / 8.0
+
+
+PRECISIONS: Mapping[str, Precision] = MappingProxyType(
+    {
+        "fp32": Precision(name="fp32", bits=32, compute="fp32", compute_fallback="fp32"),
+        "bf16": Precision(name="bf16", bits=16, compute="bf16", compute_fallback="fp16"),
+        "fp16": Precision(name="fp16", bits=16, compute="fp16", compute_fallback="bf16"),
+        "fp8": Precision(name="fp8", bits=8, compute="fp8"),
+        "int8": Precision(name="int8", bits=8, compute="int8"),
+        # W4A16 (AWQ/GPTQ, group 128): 4-bit weights dequantised to 16-bit before the matmul.
+        "int4": Precision(name="int4", bits=4.25, compute="fp16", weight_only_dequant=True),
+        # NVFP4 (block 16, fp8 scale): W4A4 on devices with fp4 units, else weight-only.
+        "fp4": Precision(name="fp4", bits=4.5, compute="fp4", weight_only_dequant=True),
+    }
+)
+
+COMPUTE_PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4")
+
+
+def precision(name: str) -> Precision:
+    """Look up a precision by name (``bf16, fp16, fp8, int8, int4, fp4, fp32``)."""
+    key = name.strip().lower()
+    if key not in PRECISIONS:
+        raise UnknownNameError("precision", name, PRECISIONS)
+    return PRECISIONS[key]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardware
+
+HARDWARE_CLASSES = ("datacenter-gpu", "workstation-gpu", "consumer-gpu", "tpu", "edge-soc", "apple-soc", "phone-soc", "pc-soc")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Efficiency:
+    """Achievable fractions of peak and fixed overheads of a device (calibrated or class defaults).
+
+    compute: fraction of dense peak FLOP/s reached by large matmuls.
+    memory_bandwidth: fraction of peak memory bandwidth reached when streaming weights and KV cache.
+    compute_half_tokens: tokens per matmul at which half of ``compute`` is reached
+        (small matmuls under-fill the device: eff(m) = compute * m / (m + half)).
+    dequant_bandwidth: fraction of ``memory_bandwidth`` reached by weight-only 4-bit kernels.
+    interconnect: fraction of link bandwidth reached by all-reduces.
+    step_overhead_s: fixed time per forward pass (launches, sampling, scheduling).
+    layer_overhead_s: fixed time per transformer layer per forward pass.
+    collective_latency_s: fixed latency of one all-reduce.
+    """
+
+    compute: float
+    memory_bandwidth: float
+    compute_half_tokens: float
+    dequant_bandwidth: float
+    interconnect: float
+    step_overhead_s: float
+    layer_overhead_s: float
+    collective_latency_s: float
+    calibrated: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HardwareProfile:
+    """One accelerator (per device, dense peaks, no sparsity)."""
+
+    id: str
+    name: str
+    device_class: str
+    vendor: str
+    peak_flops: Mapping[str, float]  # precision -> FLOP/s (dense)
+    memory_capacity_bytes: float
+    memory_bandwidth_bytes_per_s: float
+    intra_node_bandwidth_bytes_per_s: float  # per device, per direction
+    inter_node_bandwidth_bytes_per_s: float  # per device, per direction
+    devices_per_node: int
+    power_w: float
+    price_usd_per_hour: float | None
+    efficiency: Efficiency
+    interconnect_name: str = ""
+    memory_reserve_bytes: float = 0.0
+    usable_memory_fraction: float = 0.9
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: str = ""
+    path: str = ""
+
+    def peak_flops_for(self, compute_key: str, fallback: str = "fp16") -> tuple[float, str]:
+        """Dense peak FLOP/s for a compute precision, falling back where the device lacks it."""
+        for key in (compute_key, fallback, "bf16", "fp16", "fp32"):
+            value = self.peak_flops.get(key)
+            if value:
+                return value, key
+        raise InputError(f"hardware '{self.id}' has no peak FLOP/s for {compute_key}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Model
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoE:
+    """Mixture of experts: all experts are held in memory; ``n_active`` are run per token."""
+
+    n_experts: int
+    n_active: int
+    expert_intermediate_size: int
+    n_shared_experts: int = 0
+    shared_intermediate_size: int = 0
+    n_dense_layers: int = 0  # leading layers with a dense MLP (DeepSeek first_k_dense_replace)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MLA:
+    """Multi-head latent attention (DeepSeek-V2/V3): the KV cache stores a compressed latent."""
+
+    kv_lora_rank: int
+    qk_rope_head_dim: int
+    qk_nope_head_dim: int
+    v_head_dim: int
+    q_lora_rank: int = 0  # 0 = full-rank query projection
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelProfile:
+    """A transformer's architecture as in its config.json, and what follows from it."""
+
+    id: str
+    name: str
+    family: str
+    n_layers: int
+    hidden_size: int
+    intermediate_size: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    max_context: int
+    tied_embeddings: bool = False
+    gated_mlp: bool = True  # SwiGLU/GeGLU: 3 matrices; plain GELU/ReLU MLP: 2
+    sliding_window: int = 0  # tokens; 0 = full attention
+    n_sliding_layers: int = 0  # how many layers use the window (Gemma 2: half)
+    moe: MoE | None = None
+    mla: MLA | None = None
+    published_params: float = 0.0
+    sources: Mapping[str, str] = field(default_factory=dict)
+    license: str = ""
+    notes: str = ""
+    path: str = ""
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    @property
+    def attention_type(self) -> str:
+        if self.mla is not None:
+            return "mla"
+        if self.n_kv_heads == 1:
+            return "mqa"
+        return "gqa" if self.n_kv_heads < self.n_heads else "mha"
+
+    @property
+    def attention_params_per_layer(self) -> int:
+        h = self.hidden_size
+        if self.mla is not None:
+            m = self.mla
+            qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+            q = (h * m.q_lora_rank + m.q_lora_rank * self.n_heads * qk) if m.q_lora_rank else h * self.n_heads * qk
+            kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank * self.n_heads * (m.qk_nope_head_dim + m.v_head_dim)
+            return q + kv + self.n_heads * m.v_head_dim * h
+        q_out = self.n_heads * self.head_dim
+        kv_out = 2 * self.n_kv_heads * self.head_dim
+        return h * (q_out + kv_out) + q_out * h
+
+    def _mlp_params(self, intermediate: int) -> int:
+        return (3 if self.gated_mlp else 2) * self.hidden_size * intermediate
+
+    @property
+    def n_moe_layers(self) -> int:
+        return 0 if self.moe is None else self.n_layers - self.moe.n_dense_layers
+
+    def _mlp_params_total(self, experts_per_token: int | None) -> int:
+        """MLP parameters of all layers; ``experts_per_token`` None = all experts (held)."""
+        dense_layers = self.n_layers - self.n_moe_layers
+        total = dense_layers * self._mlp_params(self.intermediate_size)
+        if self.moe is not None:
+            m = self.moe
+            routed = m.n_experts if experts_per_token is None else experts_per_token
+            per_layer = routed * self._mlp_params(m.expert_intermediate_size)
+            per_layer += m.n_shared_experts * self._mlp_params(m.shared_intermediate_size or m.expert_intermediate_size)
+            per_layer += self.hidden_size * m.n_experts  # router
+            total += self.n_moe_layers * per_layer
+        return total
+
+    @property
+    def embedding_params(self) -> int:
+        """Input embedding table (a lookup, no FLOPs)."""
+        return self.vocab_size * self.hidden_size
+
+    @property
+    def lm_head_params(self) -> int:
+        """Output projection (shares the embedding matrix when tied, but is still a matmul)."""
+        return self.vocab_size * self.hidden_size
+
+    @property
+    def norm_params(self) -> int:
+        return (2 * self.n_layers + 1) * self.hidden_size
+
+    @property
+    def total_params(self) -> int:
+        """All parameters held in memory (every expert)."""
+        body = self.n_layers * self.attention_params_per_layer + self._mlp_params_total(None)
+        head = 0 if self.tied_embeddings else self.lm_head_params
+        return body + self.embedding_params + head + self.norm_params
+
+    @property
+    def active_params(self) -> int:
+        """Parameters used per token (routed experts counted ``n_active`` times)."""
+        if self.moe is None:
+            return self.total_params
+        body = self.n_layers * self.attention_params_per_layer + self._mlp_params_total(self.moe.n_active)
+        head = 0 if self.tied_embeddings else self.lm_head_params
+        return body + self.embedding_params + head + self.norm_params
+
+    @property
+    def active_matmul_params(self) -> int:
+        """Parameters multiplied per token: active params without the embedding lookup, with the LM head."""
+        return self.n_layers * self.attention_params_per_layer + (
+            self._mlp_params_total(None if self.moe is None else self.moe.n_active)
+        ) + self.lm_head_params
+
+    def expert_params_per_layer(self) -> int:
+        """Parameters of one routed expert in one layer (0 for dense models)."""
+        return 0 if self.moe is None else self._mlp_params(self.moe.expert_intermediate_size)
+
+    # -- attention and KV cache ----------------------------------------------------------------
+
+    @property
+    def kv_values_per_token_per_layer(self) -> int:
+        """Values stored in the KV cache per token per layer (K and V, or the MLA latent)."""
+        if self.mla is not None:
+            return self.mla.kv_lora_rank + self.mla.qk_rope_head_dim
+        return 2 * self.n_kv_heads * self.head_dim
+
+    def attended_tokens(self, context_tokens: float) -> float:
+        """Cached tokens summed over layers, divided by n_layers (sliding windows cap their layers)."""
+        if not self.sliding_window or not self.n_sliding_layers:
+            return context_tokens
+        windowed = min(context_tokens, self.sliding_window) if not hasattr(context_tokens, "shape") else _np_min(context_tokens, self.sliding_window)
+        full = self.n_layers - self.n_sliding_layers
+        return (full * context_tokens + self.n_sliding_layers * windowed) / self.n_layers
+
+    def kv_cache_bytes(self, context_tokens: float, bytes_per_value: float) -> float:
+        """KV-cache bytes of one sequence holding ``context_tokens`` tokens."""
+        return self.n_layers * self.kv_values_per_token_per_layer * self.attended_tokens(context_tokens) * bytes_per_value
+
+    def attention_flops_per_token(self, context_tokens: float) -> float:
+        """FLOPs of QK^T and AV for one new token attending to ``context_tokens`` (2 FLOPs per MAC)."""
+        if self.mla is not None:
+            width = self.n_heads * (self.mla.qk_nope_head_dim + self.mla.qk_rope_head_dim + self.mla.v_head_dim)
+        else:
+            width = 2 * self.n_heads * self.head_dim
+        return 2.0 * self.n_layers * width * self.attended_tokens(context_tokens)
+
+    def flops_per_token(self, context_tokens: float = 0.0) -> float:
+        """Forward FLOPs for one token: 2 per active matmul parameter plus attention (Kaplan et al. 2020, Table 1)."""
+        return 2.0 * self.active_matmul_params + self.attention_flops_per_token(context_tokens)
+
+
+def _np_min(a, b):
+    import numpy as np
+
+    return np.minimum(a, b)
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def check_positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a positive number, got {value!r}")

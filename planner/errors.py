@@ -1,0 +1,55 @@
+"""Domain errors. The library raises these; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class PlannerError(Exception):
+    """Base class: something the user can fix. The CLI prints it as one ``Error: ...`` line, exit 2."""
+
+
+class ProfileError(PlannerError):
+    """A profile file is malformed: names the file, the field and what was expected."""
+
+    def __init__(self, path: Path | str | None, field: str | None, message: str):
+        self.path = Path(path) if path is not None else None
+        self.field = field
+        self.message = message
+        where = str(self.path) if self.path else "profile"
+        if field:
+            where += f": field '{field}'"
+        super().__init__(f"{where}: {message}")
+
+
+class UnknownNameError(PlannerError):
+    """A name (model, hardware, law, method, ...) that is not in the catalog, with suggestions."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind = kind
+        self.name = name
+        known = sorted(known)
+        self.suggestions = suggest(name, known)
+        hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        listing = "" if self.suggestions else f"; known: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}"
+        super().__init__(f"unknown {kind} '{name}'{hint}{listing}")
+
+
+class InputError(PlannerError):
+    """An argument or input value is invalid (zero tokens, bad CSV cell, ...)."""
+
+
+class FitError(PlannerError):
+    """A fit could not be made (too few points, no convergence)."""
+
+
+def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """Closest known names to ``name`` (case-insensitive; substring matches first)."""
+    known = list(known)
+    lowered = {k.lower(): k for k in known}
+    key = name.lower()
+    close = difflib.get_close_matches(key, list(lowered), n=n, cutoff=0.6)
+    contains = [k for k in sorted(lowered) if key and (key in k) and k not in close]
+    return [lowered[k] for k in (close + contains)[:n]]
