@@ -34,7 +34,7 @@ from planner.domain import (
 )
 from planner.errors import PlannerError, ProfileError, UnknownNameError, suggest
 
-KINDS = {"hardware": "hardware", "model": "models", "law": "laws"}
+KINDS = {"hardware": "hardware", "model": "models", "law": "laws", "quantization": "quantization"}
 ENV_VAR = "PLANNER_PROFILES"
 
 
@@ -126,7 +126,8 @@ class Catalog:
                 raise UnknownNameError(kind, name, files)
         return files[key]
 
-    def _get(self, kind: str, name: str, parse: Callable[[dict, Path], Any]) -> Any:
+    def get(self, kind: str, name: str, parse: Callable[[dict, Path], Any]) -> Any:
+        """Parse (once) and return profile ``name`` of ``kind`` with ``parse(data, path)``."""
         entry = self.file(kind, name)
         cache_key = (kind, entry.id)
         if cache_key not in self._cache:
@@ -135,10 +136,10 @@ class Catalog:
         return self._cache[cache_key]
 
     def hardware(self, name: str) -> HardwareProfile:
-        return self._get("hardware", name, parse_hardware)
+        return self.get("hardware", name, parse_hardware)
 
     def model(self, name: str) -> ModelProfile:
-        return self._get("model", name, parse_model)
+        return self.get("model", name, parse_model)
 
     def raw(self, kind: str, name: str) -> dict:
         return read_yaml(self.file(kind, name).path)
