@@ -517,3 +517,26 @@ def validate_dir(directory: Path, parsers: Mapping[str, Callable[[dict, Path], A
             hint = suggest(child.name, known)
             problems.append(ProfileError(child, None, "unknown profile folder" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected {', '.join(sorted(known))}")))
     return checked, problems
+
+
+def read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Read a CSV file with a header row: (column names, rows as dicts of stripped strings)."""
+    import csv
+
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+            rows = []
+            for raw in reader:
+                if None in raw:
+                    raise ProfileError(path, None, f"line {reader.line_num}: more cells than columns in the header")
+                rows.append({(k or "").strip(): (v or "").strip() for k, v in raw.items()})
+    except OSError as exc:
+        raise ProfileError(path, None, f"cannot read file: {exc.strerror or exc}") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ProfileError(path, None, f"malformed CSV: {exc}") from None
+    if not columns:
+        raise ProfileError(path, None, "empty CSV: expected a header row")
+    return columns, rows

@@ -1,0 +1,127 @@
+"""Turn user options (CLI flags or CSV cells, as text) into a roofline Scenario, with clear errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.domain import precision
+from planner.errors import InputError, suggest
+from planner.profiles import Catalog
+from planner.roofline import Scenario, default_kv_precision
+
+SCENARIO_COLUMNS = ("model", "hardware", "tp", "pp", "replicas", "precision", "kv_precision", "batch", "prompt_tokens", "output_tokens")
+DEFAULTS = {"tp": "1", "pp": "1", "replicas": "1", "precision": "bf16", "kv_precision": "", "batch": "1", "prompt_tokens": "1024", "output_tokens": "256"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioRequest:
+    """The options of one scenario, as given (strings), before lookup."""
+
+    model: str
+    hardware: str
+    tp: str = DEFAULTS["tp"]
+    pp: str = DEFAULTS["pp"]
+    replicas: str = DEFAULTS["replicas"]
+    precision: str = DEFAULTS["precision"]
+    kv_precision: str = DEFAULTS["kv_precision"]
+    batch: str = DEFAULTS["batch"]
+    prompt_tokens: str = DEFAULTS["prompt_tokens"]
+    output_tokens: str = DEFAULTS["output_tokens"]
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> "ScenarioRequest":
+        """From a CSV row; empty cells take the defaults."""
+        values = {k: v for k, v in row.items() if k in SCENARIO_COLUMNS and v != ""}
+        for key in ("model", "hardware"):
+            if key not in values:
+                raise InputError(f"column '{key}' is empty")
+        return cls(**values)
+
+
+def check_columns(columns: list[str]) -> None:
+    """Unknown or missing columns in a scenarios CSV are an input error, with suggestions."""
+    for name in columns:
+        if name not in SCENARIO_COLUMNS:
+            hint = suggest(name, SCENARIO_COLUMNS)
+            raise InputError(
+                f"unknown column '{name}'" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected: {', '.join(SCENARIO_COLUMNS)}")
+            )
+    for name in ("model", "hardware"):
+        if name not in columns:
+            raise InputError(f"missing column '{name}'; expected columns: {', '.join(SCENARIO_COLUMNS)}")
+
+
+def _whole(name: str, text: str, *, allow_max: bool = False) -> int | None:
+    text = str(text).strip()
+    if allow_max and text.lower() == "max":
+        return None
+    try:
+        value = float(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        expected = "a whole number or 'max'" if allow_max else "a whole number"
+        raise InputError(f"{name}: expected {expected}, got {text!r}") from None
+    if not value.is_integer():
+        raise InputError(f"{name}: expected a whole number, got {text!r}")
+    return int(value)
+
+
+def build_scenario(catalog: Catalog, request: ScenarioRequest) -> Scenario:
+    """Look up profiles and parse numbers; raises UnknownNameError / InputError / ProfileError."""
+    weights = precision(request.precision)
+    kv = precision(request.kv_precision) if request.kv_precision.strip() else default_kv_precision(weights)
+    return Scenario(
+        model=catalog.model(request.model),
+        hardware=catalog.hardware(request.hardware),
+        tp=_whole("tp", request.tp),
+        pp=_whole("pp", request.pp),
+        replicas=_whole("replicas", request.replicas),
+        weight_precision=weights,
+        kv_precision=kv,
+        batch=_whole("batch", request.batch, allow_max=True),
+        prompt_tokens=_whole("prompt_tokens", request.prompt_tokens),
+        output_tokens=_whole("output_tokens", request.output_tokens),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """One evaluated scenario (or the error that stopped it), with where its profiles came from."""
+
+    row: int  # 1-based position in the input
+    request: ScenarioRequest | None
+    estimate: object | None  # roofline.Estimate
+    error: str | None = None
+    model_source: str = ""
+    hardware_source: str = ""
+
+
+def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Outcome:
+    """Build and estimate one scenario; errors propagate (single-scenario use)."""
+    from planner.roofline import estimate
+
+    scenario = build_scenario(catalog, request)
+    return Outcome(
+        row=row,
+        request=request,
+        estimate=estimate(scenario),
+        model_source=catalog.describe_source("model", scenario.model.id),
+        hardware_source=catalog.describe_source("hardware", scenario.hardware.id),
+    )
+
+
+def evaluate_rows(catalog: Catalog, path) -> list[Outcome]:
+    """Estimate every row of a scenarios CSV; a row that cannot be evaluated yields an error entry in its place."""
+    from planner.errors import PlannerError
+    from planner.profiles import read_csv_rows
+
+    columns, rows = read_csv_rows(path)
+    check_columns(columns)
+    outcomes = []
+    for i, row in enumerate(rows, start=1):
+        request = None
+        try:
+            request = ScenarioRequest.from_row(row)
+            outcomes.append(evaluate_one(catalog, request, row=i))
+        except PlannerError as exc:
+            outcomes.append(Outcome(row=i, request=request, estimate=None, error=str(exc)))
+    return outcomes
