@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import math
 import random
@@ -15,30 +16,15 @@ from hypothesis import strategies as st
 
 from planner import strategies as S
 from planner.domain import ModelProfile
+from planner.profiles import Catalog
 from planner.errors import InputError, UnknownNameError
 
 DATA = Path(__file__).parent / "data"
 
-# Architectures from shared/data/models.csv (config.json values); used when the catalog lacks the profile.
-_ARCH = {
-    "mistral-7b": dict(n_layers=32, hidden_size=4096, intermediate_size=14336, n_heads=32, n_kv_heads=8, head_dim=128,
-                       vocab_size=32000, max_context=32768, sliding_window=4096, n_sliding_layers=32),
-    "llemma-7b": dict(n_layers=32, hidden_size=4096, intermediate_size=11008, n_heads=32, n_kv_heads=32, head_dim=128,
-                      vocab_size=32016, max_context=4096),
-    "llama-3-8b": dict(n_layers=32, hidden_size=4096, intermediate_size=14336, n_heads=32, n_kv_heads=8, head_dim=128,
-                       vocab_size=128256, max_context=8192),
-    "llemma-34b": dict(n_layers=48, hidden_size=8192, intermediate_size=22016, n_heads=64, n_kv_heads=8, head_dim=128,
-                       vocab_size=32016, max_context=16384),
-}
-
-
+@functools.lru_cache(maxsize=None)
 def model(model_id: str) -> ModelProfile:
-    try:
-        from planner.profiles import Catalog
-
-        return Catalog().model(model_id)
-    except UnknownNameError:
-        return ModelProfile(id=model_id, name=model_id, family="test", **_ARCH[model_id])
+    """Built-in model profiles (architectures from each config.json, via shared/data/models.csv)."""
+    return Catalog().model(model_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,7 +79,7 @@ def test_wu2024_flops_anchor(row):
 def test_wu2024_anchor_covers_tables_1_and_4():
     tables = {r["table"][:10] for r in WU_ROWS}
     assert tables == {"v3 Table 1", "v3 Table 4"}
-    assert {r["model_id"] for r in WU_ROWS} == set(_ARCH)
+    assert {r["model_id"] for r in WU_ROWS} == {"mistral-7b", "llemma-7b", "llama-3-8b", "llemma-34b"}
     assert len(WU_ROWS) == 62
 
 
