@@ -128,6 +128,7 @@ class Estimate:
     cost_usd_per_million_output_tokens: float | None
     compute_precision: str
     mode: str  # "static" or "max-throughput"
+    warnings: tuple[str, ...] = ()
 
     @property
     def fits(self) -> bool:
@@ -142,7 +143,7 @@ def weight_bytes(model: ModelProfile, weights: Precision) -> float:
     """Bytes of all weights held. Quantized formats keep the embedding and LM head in 16 bit (AWQ, GPTQ, FP8 recipes)."""
     embed = model.embedding_params + (0 if model.tied_embeddings else model.lm_head_params)
     body = model.total_params - embed
-    return body * weights.bytes_per_value + embed * min(2.0, weights.bytes_per_value)
+    return body * weights.bytes_per_value + embed * max(2.0, weights.bytes_per_value)
 
 
 def _kv_shard(model: ModelProfile, tp: int) -> float:
@@ -204,7 +205,7 @@ def _experts_touched(model: ModelProfile, tokens: float) -> float:
 
 def _weight_bytes_read(model: ModelProfile, weights: Precision, tokens: float) -> float:
     """Weight bytes streamed by one pass over ``tokens`` tokens (MoE reads only the experts routed to)."""
-    held = weight_bytes(model, weights) - model.embedding_params * min(2.0, weights.bytes_per_value) * (0 if model.tied_embeddings else 1)
+    held = weight_bytes(model, weights) - model.embedding_params * max(2.0, weights.bytes_per_value) * (0 if model.tied_embeddings else 1)
     if model.moe is None:
         return held
     unread_experts = model.moe.n_experts - _experts_touched(model, tokens)
@@ -315,11 +316,6 @@ def validate(s: Scenario) -> None:
         if value > MAX_TOKENS:
             raise InputError(f"{name} = {value} is absurd (more than {MAX_TOKENS:,} tokens)")
     m, hw = s.model, s.hardware
-    if s.prompt_tokens + s.output_tokens > m.max_context:
-        raise InputError(
-            f"prompt_tokens + output_tokens = {s.prompt_tokens + s.output_tokens:,} exceeds the context "
-            f"window of {m.id} ({m.max_context:,} tokens)"
-        )
     if m.n_heads % s.tp:
         raise InputError(f"tp = {s.tp} must divide the number of attention heads of {m.id} ({m.n_heads})")
     if s.pp > m.n_layers:
@@ -332,6 +328,18 @@ def validate(s: Scenario) -> None:
         )
     if group > 1 and hw.intra_node_bandwidth_bytes_per_s <= 0 and hw.inter_node_bandwidth_bytes_per_s <= 0:
         raise InputError(f"{hw.id} has no interconnect in its profile: tp and pp must be 1")
+
+
+def scenario_warnings(s: Scenario) -> tuple[str, ...]:
+    """Things a user should know that do not stop the estimate."""
+    notes = []
+    context = s.prompt_tokens + s.output_tokens
+    if context > s.model.max_context:
+        notes.append(f"prompt + output = {context:,} tokens exceeds the context window of {s.model.id} ({s.model.max_context:,})")
+    used = s.hardware.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)[1]
+    if used != s.weight_precision.compute and s.weight_precision.compute not in ("fp16",):
+        notes.append(f"{s.hardware.id} has no {s.weight_precision.compute} units: {s.weight_precision.name} weights are dequantised and multiplied at {used}")
+    return tuple(notes)
 
 
 def estimate(s: Scenario) -> Estimate:
@@ -371,6 +379,7 @@ def estimate(s: Scenario) -> Estimate:
         cost_usd_per_million_output_tokens=None if price is None else price / 3600.0 * device_seconds_per_token * 1e6,
         compute_precision=hw.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)[1],
         mode=mode,
+        warnings=scenario_warnings(s),
     )
 
 
