@@ -405,6 +405,7 @@ def leave_one_model_out(points: Sequence[QuantPoint], *, form: str = "logit-powe
     points = list(points)
     models = sorted({pt.model for pt in points})
     errors: list[float] = []
+    by_format: dict[str, list[float]] = {}
     per_model: dict[str, float] = {}
     skipped = 0
     for held in models:
@@ -418,9 +419,25 @@ def leave_one_model_out(points: Sequence[QuantPoint], *, form: str = "logit-powe
         err = 100.0 * (predict(known, form, fit.alpha, fit.weight, fit.kv) - np.array([pt.accuracy for pt in known]))
         per_model[held] = float(np.sqrt(np.mean(err**2)))
         errors.extend(err.tolist())
+        for pt, e in zip(known, err):
+            by_format.setdefault(format_key(pt), []).append(float(e))
     e = np.array(errors)
+    deploy = np.array([x for key, v in by_format.items() if key in DEPLOY_FORMATS for x in v])
     return {"rmse_points": float(np.sqrt(np.mean(e**2))), "mae_points": float(np.mean(np.abs(e))),
+            "deploy_rmse_points": float(np.sqrt(np.mean(deploy**2))) if deploy.size else math.nan,
+            "deploy_mae_points": float(np.mean(np.abs(deploy))) if deploy.size else math.nan,
+            "rmse_points_by_format": {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in sorted(by_format.items())},
             "n_scored": int(e.size), "n_skipped": skipped, "per_model_rmse_points": per_model}
+
+
+DEPLOY_FORMATS = ("fp8", "int8", "int4", "fp4")  # weight formats the planner deploys (16-bit KV rows)
+
+
+def format_key(pt: QuantPoint) -> str:
+    """Group label of a point: its weight format, ``<w>+kv<b>`` with a quantized cache, or ``kv-only:<b>``."""
+    if pt.weight is None:
+        return f"kv-only:{pt.kv}"
+    return pt.weight if pt.kv is None else f"{pt.weight}+kv:{pt.kv}"
 
 
 def bootstrap(points: Sequence[QuantPoint], *, form: str = "logit-power", n_boot: int = 200, seed: int = 0,
