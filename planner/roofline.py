@@ -283,10 +283,12 @@ def decode_step(s: Scenario, batch: int) -> PhaseCost:
 
 
 def prefill(s: Scenario, batch: int) -> PhaseCost:
-    """Prefill of ``batch`` prompts, run in chunks of at most ``engine.max_tokens_per_pass`` tokens."""
+    """Prefill of ``batch`` prompts, run in chunks of at most ``engine.max_tokens_per_pass`` tokens (or one prompt)."""
     total = batch * s.prompt_tokens
     chunk = max(s.engine.max_tokens_per_pass, s.prompt_tokens)
-    n_chunks = max(1, math.ceil(total / chunk))
+    # Fractional chunks: the last partial chunk rides along with other work (chunked prefill), so
+    # prefill time grows smoothly with the batch instead of jumping at chunk boundaries.
+    n_chunks = max(1.0, total / chunk)
     per_chunk_batch = batch / n_chunks
     one = forward_pass(s, batch=per_chunk_batch, new_tokens=s.prompt_tokens, context_tokens=0)
     return PhaseCost(
