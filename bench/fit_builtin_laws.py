@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
     because = CHOSEN["sampling"].format(m=m["saturating_power"], b=m["beta_vote"], l=m["log_linear"],
                                         gm=g["saturating_power"], gb=g["beta_vote"], gl=g["log_linear"])
     out_dir = ROOT / "profiles" / "laws"
-    for dataset, with_llemma in (("MATH500", False), ("GSM8K", True)):
+    for dataset, with_llemma in (("MATH500", False), ("GSM8K", False)):
         task, _ = H.TASKS[dataset]
         pts = law_points(rows, dataset, with_llemma)
         models = models_for(pts)

@@ -97,7 +97,7 @@ def heldout(points: list[scaling.Point], form: str, methods=None) -> tuple[float
         return None, [("fit failed", str(exc))]
     table = []
     for p in test:
-        pred = scaling.predict(res, [p.samples], model=p.model, method=p.method, n_draws=0)
+        pred = scaling.predict(res, [p.samples], model=p.model, method=p.method)
         table.append((p.model, p.method, p.samples, 100 * p.accuracy, 100 * float(pred.accuracy[0])))
     return float(np.mean([abs(a - b) for *_, a, b in table])), table
 
@@ -136,7 +136,7 @@ def summary(rows: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
             test = [p for p in pts if p.samples > 16]
             res = scaling.fit(train, form, n_boot=0)
             for p in test:
-                errs.append(abs(100 * p.accuracy - 100 * float(scaling.predict(res, [p.samples], model=p.model, method="pass-at-k", n_draws=0).accuracy[0])))
+                errs.append(abs(100 * p.accuracy - 100 * float(scaling.predict(res, [p.samples], model=p.model, method="pass-at-k").accuracy[0])))
         out["mbpp"]["pass-at-k"][form] = float(np.mean(errs))
     return out
 
@@ -159,7 +159,7 @@ def main(argv: list[str]) -> int:
             train = [p for p in pts if p.samples <= 16]
             test = [p for p in pts if p.samples > 16]
             res = scaling.fit(train, form, n_boot=0)
-            preds = [float(scaling.predict(res, [p.samples], model=p.model, method="pass-at-k", n_draws=0).accuracy[0]) for p in test]
+            preds = [float(scaling.predict(res, [p.samples], model=p.model, method="pass-at-k").accuracy[0]) for p in test]
             errs = [100 * (b - p.accuracy) for p, b in zip(test, preds)]
             detail = "  ".join(f"k={p.samples}: {100 * p.accuracy:.1f} vs {100 * b:.1f}" for p, b in zip(test, preds))
             print(f"MBPP-{name:8s} {form:17s} held-out MAE {np.mean(np.abs(errs)):5.2f} pts   ({detail})")

@@ -619,16 +619,18 @@ def fit(points: Sequence[Point], form: str | Form, *, seed: int = 0, n_boot: int
         warnings.append(f"{failed} of {n_boot} bootstrap refits failed; intervals are unreliable")
 
     params = {n: float(_from_theta(s.space, t)) for n, s, t in zip(names, specs, theta)}
+    # linearised (Gauss-Newton) covariance of theta, scaled by the reduced chi-square: drives the delta-method
+    # prediction bands; the bootstrap gives the (robust, percentile) parameter intervals
+    jac = np.asarray(best.jac, dtype=float)
+    cov = np.linalg.pinv(jac.T @ jac) * scale**2
     if len(draws) >= 2:
         d = np.array(draws)
-        cov = np.atleast_2d(np.cov(d, rowvar=False))
         intervals = {}
         for i, (n, s) in enumerate(zip(names, specs)):
             nat = _from_theta(s.space, d[:, i])
             lo_i, hi_i = np.percentile(nat, [2.5, 97.5])
             intervals[n] = (float(min(lo_i, params[n])), float(max(hi_i, params[n])))
     else:
-        cov = np.zeros((n_params, n_params))
         intervals = {n: (v, v) for n, v in params.items()}
     return FitResult(
         form=form.name,
@@ -696,12 +698,10 @@ def predict(
     transform: Transform | None = None,
     overrides: Mapping[str, float] | None = None,
     extra_sigma: float = 0.0,
-    n_draws: int = 200,
-    seed: int = 0,
 ) -> CurvePrediction:
     """Accuracy at sample counts ``k`` (vectorised) for (model, method) of a fit, with a 95 % band.
 
-    The band: parameter draws from the bootstrap covariance (seeded), widened in quadrature by
+    The band: the delta method on the fit's linearised covariance, widened in quadrature by
     1.96 x (the fit RMSE and ``extra_sigma``), and by ``WIDEN_PER_OCTAVE`` per doubling of k beyond the
     largest fitted k. ``transform`` is applied to the per-sample success before aggregating over k.
     ``overrides`` replaces named parameters (natural units), e.g. an anchored ``mu[model]``.
@@ -733,22 +733,19 @@ def predict(
     center = np.clip(curve(theta), 0.0, 1.0)
     cov = np.array(fit_result.covariance, dtype=float)
     used = [i for i, n in enumerate(names) if n in _used_keys(form, model, method) and n not in overrides]
-    if used and n_draws > 0 and np.any(cov[np.ix_(used, used)] != 0):
-        rng = np.random.default_rng(seed)
-        sub = cov[np.ix_(used, used)]
-        eigval, eigvec = np.linalg.eigh((sub + sub.T) / 2)
-        root = eigvec * np.sqrt(np.clip(eigval, 0.0, None))
-        lo_b = np.array([float(_to_theta(specs[i].space, specs[i].lower)) for i in used])
-        hi_b = np.array([float(_to_theta(specs[i].space, specs[i].upper)) for i in used])
-        lo_b, hi_b = np.minimum(lo_b, hi_b), np.maximum(lo_b, hi_b)
-        curves = []
-        for _ in range(n_draws):
-            th = theta.copy()
-            th[used] = np.clip(theta[used] + root @ rng.standard_normal(len(used)), lo_b, hi_b)
-            curves.append(curve(th))
-        band = np.clip(np.array(curves), 0.0, 1.0)
-        low = np.minimum(np.percentile(band, 2.5, axis=0), center)
-        high = np.maximum(np.percentile(band, 97.5, axis=0), center)
+    if used and np.any(cov[np.ix_(used, used)] != 0):
+        # delta method: var f = g' C g with a central-difference gradient in the transformed space
+        grads = []
+        for i in used:
+            step = 1e-4 * max(1.0, abs(theta[i]))
+            up_t, dn_t = theta.copy(), theta.copy()
+            up_t[i] += step
+            dn_t[i] -= step
+            grads.append((curve(up_t) - curve(dn_t)) / (2 * step))
+        g = np.array(grads)  # (n_used, n_k)
+        var = np.einsum("ik,ij,jk->k", g, cov[np.ix_(used, used)], g)
+        sd = np.sqrt(np.clip(var, 0.0, None))
+        low, high = center - Z95 * sd, center + Z95 * sd
     else:
         low, high = center.copy(), center.copy()
     extra = Z95 * math.hypot(fit_result.rmse, extra_sigma)
