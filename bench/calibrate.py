@@ -163,9 +163,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="rewrite the efficiency blocks of the built-in profiles")
     parser.add_argument("--rows", action="store_true", help="print the rows fitted worst")
+    parser.add_argument("--cross-validate", action="store_true",
+                        help="leave each device out in turn: fit on the others, predict it with its group's values")
     args = parser.parse_args()
     catalog = Catalog()
     cases, total = load_cases(catalog, DATA)
+    if args.cross_validate:
+        cross_validate(cases)
+        return
     layout, result = fit(cases)
     groups, shared, devices = unpack(result.x, layout)
     fitted = result.fun[: len(cases)]
@@ -201,6 +206,27 @@ def worst_rows(cases, result, n=25) -> None:
         s = c.scenario
         print(f"{result.fun[i]:+.2f} {c.metric:<18} {s.hardware.id:<14} {s.model.id:<12} tp{s.tp} {s.weight_precision.name:<5} b{s.batch:<5} "
               f"{s.prompt_tokens}/{s.output_tokens} [{c.row['engine'][:26]}]")
+
+
+def cross_validate(cases) -> None:
+    """Leave-one-device-out: how well the group values predict a device the fit has never seen."""
+    from fidelity import percentile
+
+    held: dict[str, list[float]] = {}
+    for device in sorted({c.scenario.hardware.id for c in cases}):
+        train = [c for c in cases if c.scenario.hardware.id != device]
+        test = [c for c in cases if c.scenario.hardware.id == device]
+        layout, result = fit(train)
+        groups, shared, devices = unpack(result.x, layout)
+        for c in test:
+            hw = c.scenario.hardware
+            eff = efficiency_for(hw.id, hw.device_class, groups, shared, devices, "")
+            sc = dataclasses.replace(c.scenario, hardware=dataclasses.replace(hw, efficiency=eff))
+            err = abs(c.extract(estimate(sc)) - c.measured) / c.measured * 100
+            held.setdefault(c.metric, []).append(err)
+            held.setdefault(f"device {device}", []).append(err)
+    for key, errs in sorted(held.items()):
+        print(f"held-out {key:<30} rows {len(errs):>3}  median APE {statistics.median(errs):5.1f}%  p90 {percentile(errs, 0.9):5.1f}%")
 
 
 if __name__ == "__main__":

@@ -250,5 +250,9 @@ def main() -> None:
     app(prog_name="planner")
 
 
+# Commands defined in their own modules register themselves on `app`.
+from planner import cli_tt  # noqa: E402,F401
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

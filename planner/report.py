@@ -328,3 +328,118 @@ def profile_to_markdown(data: dict) -> str:
 
 def profile_to_rich(data: dict) -> list:
     return [rich_table(f"{data['kind']} profile {data['id']}", ["field", "value"], [list(r) for r in profile_rows(data)])]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaling laws and predictions
+
+
+def law_summary(law) -> dict:
+    """A law's provenance and fit quality, JSON-safe."""
+    fits = {}
+    for fid, f in sorted(law.fits.items()):
+        r = f.result
+        fits[fid] = {
+            "form": r.form,
+            "n_points": r.n_points,
+            "rmse": r.rmse,
+            "success": r.success,
+            "published": f.published,
+            "params": dict(sorted(r.params.items())),
+            "intervals": {k: list(v) for k, v in sorted(r.intervals.items())},
+            "k_range": list(r.k_range),
+            "models": list(r.models),
+            "warnings": list(r.warnings),
+            "heldout_error_points": dict(sorted(f.heldout_error_pts.items())),
+        }
+    return {
+        "id": law.id,
+        "task": law.task,
+        "description": law.description,
+        "models": sorted(law.models),
+        "default_model": law.default_model,
+        "methods": {m: (e.fit or f"as {e.derived_from}") for m, e in sorted(law.methods.items())},
+        "fits": fits,
+        "k_range": list(law.k_range),
+        "params_range_b": list(law.params_range_b) if law.params_range_b else None,
+        "extrapolated": law.extrapolated,
+        "accuracy_scale": law.accuracy_scale,
+        "n_data_points": len(law.points),
+        "sources": dict(sorted(law.sources.items())),
+    }
+
+
+def law_rows(summary: dict) -> list[tuple[str, str]]:
+    rows = [("id", summary["id"]), ("task", summary["task"]), ("description", summary["description"]),
+            ("models", ", ".join(summary["models"])), ("default model", summary["default_model"]),
+            ("k covered", f"{summary['k_range'][0]}–{summary['k_range'][1]}"),
+            ("data points", str(summary["n_data_points"])), ("extrapolated", "yes" if summary["extrapolated"] else "no")]
+    for m, fit in summary["methods"].items():
+        rows.append((f"method {m}", fit))
+    for fid, f in summary["fits"].items():
+        params = ", ".join(f"{k} {v:.4g} [{f['intervals'][k][0]:.4g}, {f['intervals'][k][1]:.4g}]" if k in f["intervals"] else f"{k} {v:.4g}"
+                           for k, v in f["params"].items())
+        quality = f"{f['form']}: n={f['n_points']}, RMSE {f['rmse'] * 100:.2f} pts" + (" (published parameters)" if f["published"] else "")
+        if f["heldout_error_points"]:
+            quality += "; held-out mean |error| " + ", ".join(f"{k} {v:.2f} pts" for k, v in f["heldout_error_points"].items())
+        rows.append((f"fit {fid}", quality))
+        rows.append((f"fit {fid} parameters", params))
+        for w in f["warnings"]:
+            rows.append((f"fit {fid} warning", w))
+    for key, src in summary["sources"].items():
+        rows.append((f"source {key}", src))
+    return rows
+
+
+def law_to_markdown(summary: dict) -> str:
+    return f"## Scaling law `{summary['id']}`\n\n" + markdown_table(["field", "value"], [list(r) for r in law_rows(summary)])
+
+
+def law_to_rich(summary: dict) -> list:
+    return [rich_table(f"Scaling law {summary['id']}", ["field", "value"], [list(r) for r in law_rows(summary)])]
+
+
+def laws_list_rows(items: list[dict]) -> tuple[list[str], list[list[str]], set[int]]:
+    header = ["id", "task", "models", "methods", "k range", "extrapolated", "source"]
+    rows = [[d["id"], d["task"], ", ".join(d["models"]), ", ".join(d["methods"]), f"{d['k_range'][0]}–{d['k_range'][1]}",
+             "yes" if d["extrapolated"] else "no", d["source"]] for d in items]
+    return header, rows, set()
+
+
+def prediction_to_dict(p) -> dict:
+    return {"samples": p.samples, "accuracy": p.accuracy, "lower": p.lower, "upper": p.upper, "extrapolated": p.extrapolated,
+            "method": p.method, "model": p.model, "form": p.form, "warnings": list(p.warnings)}
+
+
+def prediction_rows(predictions) -> tuple[list[str], list[list[str]], set[int]]:
+    header = ["samples", "accuracy", "95% interval", "extrapolated"]
+    rows = [[str(p.samples), f"{p.accuracy * 100:.1f} %", f"{p.lower * 100:.1f}–{p.upper * 100:.1f} %", "yes" if p.extrapolated else "no"]
+            for p in predictions]
+    return header, rows, {0, 1}
+
+
+def prediction_notes(law_id: str, law_source: str, predictions, precision: str | None) -> list[str]:
+    first = predictions[0]
+    notes = [f"law {law_id} ({law_source}); method {first.method}; model {first.model}; form {first.form}",
+             "accuracy is a fraction of problems solved; the interval is a 95 % bootstrap band"]
+    if precision:
+        notes.append(f"precision {precision}: the quantization penalty acts on per-sample success before aggregating over samples")
+    seen = set()
+    for p in predictions:
+        for w in p.warnings:
+            if w not in seen:
+                seen.add(w)
+                notes.append(w)
+    return notes
+
+
+def predictions_to_markdown(title: str, predictions, notes: list[str]) -> str:
+    header, rows, numeric = prediction_rows(predictions)
+    return f"## {title}\n\n" + markdown_table(header, rows, numeric) + "\n**Assumptions**\n\n" + "".join(f"- {n}\n" for n in notes)
+
+
+def predictions_to_rich(title: str, predictions, notes: list[str]) -> list:
+    from rich.text import Text
+
+    header, rows, numeric = prediction_rows(predictions)
+    return [rich_table(title, header, rows, numeric), Text("\n".join(f"• {n}" for n in notes), style="dim")]

@@ -1,0 +1,137 @@
+"""Test-time compute commands: `planner fit`, `planner laws list|show`, `planner predict`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from planner.cli import EXIT_ERROR, Format, FormatOpt, ProfilesOpt, _catalog, app, emit, handle_errors, warn
+from planner.errors import InputError, PlannerError
+
+laws_app = typer.Typer(help="List and show scaling laws (built-in and user).", no_args_is_help=True)
+app.add_typer(laws_app, name="laws")
+
+
+def load_law(catalog, name: str):
+    """A law by built-in/user id, or from a YAML file written by `planner fit`."""
+    from planner.laws import parse_law
+    from planner.profiles import read_yaml
+
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise InputError(f"law file {path} does not exist")
+        return parse_law(read_yaml(path), path), str(path)
+    return catalog.get("law", name, parse_law), catalog.describe_source("law", name)
+
+
+@app.command()
+@handle_errors
+def fit(
+    data: Path = typer.Argument(..., help="CSV of evaluations: aggregate rows (model,task,method,samples,accuracy[,n_problems]) or per-problem rows (problem_id,sample_id,correct[,answer,score])."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the fitted law (YAML)."),
+    law_id: Optional[str] = typer.Option(None, "--id", help="Law id [default: the output file name]."),
+    task: Optional[str] = typer.Option(None, "--task", help="Task id (e.g. math500) when the rows do not say."),
+    model: str = typer.Option("user-model", "--model", help="Model name for per-problem rows."),
+    seed: int = typer.Option(0, "--seed", help="Bootstrap seed (intervals are reproducible)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    fmt: Format = FormatOpt,
+) -> None:
+    """Fit inference scaling laws to your own evaluation and write them as a law profile."""
+    from planner import report
+    from planner.laws import fit_law_from_rows, law_to_yaml_dict, parse_law
+    from planner.profiles import atomic_write, dump_yaml, read_csv_rows
+
+    if out.exists() and not force:
+        raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
+    _, rows = read_csv_rows(data)
+    try:
+        law = fit_law_from_rows(rows, law_id=law_id or out.stem, task=task, model=model, source=str(data), seed=seed)
+    except PlannerError as exc:
+        raise type(exc)(f"{data}: {exc}") from None
+    text = dump_yaml(law_to_yaml_dict(law))
+    parse_law(__import__("yaml").safe_load(text), out)  # what is written must load back
+    atomic_write(out, text, force=force)
+    summary = report.law_summary(law)
+    typer.echo(f"wrote {out} ({summary['accuracy_scale']} accuracies detected in {data})", err=True)
+    for fid, f in summary["fits"].items():
+        for w in f["warnings"]:
+            warn(f"fit {fid}: {w}")
+    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, "file": str(out), **summary},
+         markdown=lambda: report.law_to_markdown(summary), rich=lambda: report.law_to_rich(summary))
+
+
+@laws_app.command("list")
+@handle_errors
+def laws_list(fmt: Format = FormatOpt, profiles: Optional[Path] = ProfilesOpt) -> None:
+    """List the scaling laws: task, models, methods, k covered and where each comes from."""
+    from planner import report
+    from planner.laws import parse_law
+
+    catalog = _catalog(profiles)
+    items = []
+    for name in catalog.names("law"):
+        summary = report.law_summary(catalog.get("law", name, parse_law))
+        items.append({k: summary[k] for k in ("id", "task", "models", "methods", "k_range", "extrapolated")} | {"source": catalog.describe_source("law", name)})
+    header, rows, numeric = report.laws_list_rows(items)
+    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, "laws": items},
+         markdown=lambda: "## Scaling laws\n\n" + report.markdown_table(header, rows, numeric),
+         rich=lambda: [report.rich_table("Scaling laws", header, rows, numeric)])
+
+
+@laws_app.command("show")
+@handle_errors
+def laws_show(name: str = typer.Argument(..., help="Law id or a law YAML file."), fmt: Format = FormatOpt,
+              profiles: Optional[Path] = ProfilesOpt) -> None:
+    """Show a law: its fits, parameters with intervals, fit quality, coverage and sources."""
+    from planner import report
+
+    law, source = load_law(_catalog(profiles), name)
+    summary = report.law_summary(law) | {"file_source": source}
+    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, **summary},
+         markdown=lambda: report.law_to_markdown(summary), rich=lambda: report.law_to_rich(summary))
+
+
+def parse_samples(text: str) -> list[int]:
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise InputError(f"--samples: expected comma-separated whole numbers ≥ 1 (e.g. 1,4,16,64), got {text!r}")
+        values.append(int(part))
+    return values
+
+
+@app.command()
+@handle_errors
+def predict(
+    law: str = typer.Option(..., "--law", "-l", help="Built-in law id (see `planner laws list`) or a file written by `planner fit`."),
+    method: str = typer.Option(..., "--method", help="greedy, majority, best-of-n, weighted-majority, mcts, rebase, pass-at-k, ensemble, human-pick."),
+    samples: str = typer.Option("1,4,16,64", "--samples", "-k", help="Sample counts, comma-separated."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model [default: the law's default model]."),
+    precision: Optional[str] = typer.Option(None, "--precision", "-p", help="Weight precision: its accuracy penalty is applied per sample."),
+    fmt: Format = FormatOpt,
+    profiles: Optional[Path] = ProfilesOpt,
+) -> None:
+    """Predicted accuracy (a fraction, with a 95 % interval) for each sample count."""
+    from planner import report
+    from planner.domain import precision as lookup_precision
+    from planner.laws import predict_table
+
+    catalog = _catalog(profiles)
+    the_law, source = load_law(catalog, law)
+    ks = parse_samples(samples)
+    params_b = None
+    if precision:
+        precision = lookup_precision(precision).name
+    if model and model not in the_law.models and model in catalog.names("model"):
+        params_b = catalog.model(model).total_params / 1e9
+    rows = predict_table(the_law, method, ks, model=model, precision=precision, params_b=params_b)
+    notes = report.prediction_notes(the_law.id, source, rows, precision)
+    for w in sorted({w for p in rows for w in p.warnings}):
+        warn(w)
+    title = f"Predicted {the_law.task} accuracy: {method}"
+    emit(fmt, json_data=[report.prediction_to_dict(p) for p in rows],
+         markdown=lambda: report.predictions_to_markdown(title, rows, notes), rich=lambda: report.predictions_to_rich(title, rows, notes))
