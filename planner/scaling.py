@@ -140,6 +140,7 @@ def _vote_exact(p: np.ndarray, rho: np.ndarray, k: int) -> np.ndarray:
     half the ties go to it; with m = 0 the scattered answers win.
     """
     from scipy.special import bdtrc, gammaln
+    from scipy.special import errstate as special_errstate
 
     p = np.asarray(p, dtype=float)[..., None]
     q = np.asarray(rho, dtype=float)[..., None] * (1.0 - p)
@@ -151,7 +152,9 @@ def _vote_exact(p: np.ndarray, rho: np.ndarray, k: int) -> np.ndarray:
         log_pm = log_comb + m * np.log(t) + (k - m) * np.log1p(-np.clip(t, 0, 1 - 1e-16))
         w = np.exp(np.where(np.isfinite(log_pm), log_pm, -np.inf))
         half = np.floor(m / 2)
-        wins = bdtrc(half, m, s)  # P(X > floor(m/2)), X ~ Bin(m, s)
+        # P(X > floor(m/2)), X ~ Bin(m, s); m = 0 is handled below (bdtrc(0, 0, s) is outside its domain)
+        with special_errstate(all="ignore"):
+            wins = bdtrc(half.astype(np.int64), np.maximum(m, 1.0).astype(np.int64), s)
         even = (m % 2 == 0) & (m > 0)
         log_tie = (gammaln(m + 1) - 2 * gammaln(half + 1)) + half * np.log(np.clip(s, 1e-300, 1)) + half * np.log(np.clip(1 - s, 1e-300, 1))
         tie = np.where(even, np.exp(np.where(np.isfinite(log_tie), log_tie, -np.inf)), 0.0)
