@@ -195,7 +195,7 @@ def detail_rows(outcome) -> list[tuple[str, str]]:
         ("total throughput", f"{e.total_tokens_per_s:,.0f} tokens/s (prompt + output)"),
         ("memory per device", f"weights {_gb(m.weights)} + KV cache {_gb(m.kv_cache)} + activations {_gb(m.activations)} + reserve {_gb(m.reserve)} = {_gb(m.total)} of {_gb(m.capacity)}"),
         ("fits", "yes" if m.fits else f"no: short by {_gb(m.shortfall)} per device"),
-        ("prefill parts", f"compute {_ms(e.prefill.compute_s)}, memory {_ms(e.prefill.memory_s)}, communication {_ms(e.prefill.communication_s)}, overhead {_ms(e.prefill.overhead_s)}"),
+        (f"prefill of the batch ({e.batch})", f"compute {_ms(e.prefill.compute_s)}, memory {_ms(e.prefill.memory_s)}, communication {_ms(e.prefill.communication_s)}, overhead {_ms(e.prefill.overhead_s)}"),
         ("decode step parts", f"compute {_ms(e.decode_step.compute_s)}, memory {_ms(e.decode_step.memory_s)}, communication {_ms(e.decode_step.communication_s)}, overhead {_ms(e.decode_step.overhead_s)}"),
         ("energy", f"{e.energy_j_per_output_token:,.3g} J per output token"),
         ("cost", f"{_usd(e.cost_usd_per_million_output_tokens)} per million output tokens"),
