@@ -12,6 +12,11 @@ from typing import Mapping
 
 from planner.errors import InputError, UnknownNameError
 
+# Search-method ids used everywhere (CLI, CSV, law profiles); see docs/strategies.md.
+SEARCH_METHODS: tuple[str, ...] = (
+    "greedy", "majority", "best-of-n", "weighted-majority", "mcts", "rebase", "pass-at-k", "ensemble", "human-pick",
+)
+
 # ---------------------------------------------------------------------------------------------
 # Precision
 

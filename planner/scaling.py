@@ -39,19 +39,10 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from planner.domain import SEARCH_METHODS
 from planner.errors import FitError, InputError, suggest
 
-METHODS = (
-    "greedy",
-    "majority",
-    "best-of-n",
-    "weighted-majority",
-    "mcts",
-    "rebase",
-    "pass-at-k",
-    "ensemble",
-    "human-pick",
-)
+METHODS = SEARCH_METHODS
 VOTE_METHODS = ("majority", "best-of-n", "weighted-majority", "ensemble")
 
 Transform = Callable[[np.ndarray], np.ndarray]

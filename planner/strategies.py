@@ -29,21 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.domain import ModelProfile
+from planner.domain import SEARCH_METHODS, ModelProfile
 from planner.errors import InputError, UnknownNameError
 
 
-METHODS: tuple[str, ...] = (
-    "greedy",
-    "majority",
-    "best-of-n",
-    "weighted-majority",
-    "mcts",
-    "rebase",
-    "pass-at-k",
-    "ensemble",
-    "human-pick",
-)
+METHODS: tuple[str, ...] = SEARCH_METHODS
 
 VERIFIER_KINDS = ("none", "reward-model", "oracle", "human")
 
