@@ -126,8 +126,6 @@ def fit(cases):
             res += [PRIOR_WEIGHT * (devs[d]["_c"] - g["_c"]), PRIOR_WEIGHT * (devs[d]["_m"] - g["_m"])]
         return np.array(res)
 
-    lower = np.full_like(x0, -np.inf)
-    upper = np.full_like(x0, np.inf)
     result = least_squares(residuals, x0, loss="soft_l1", f_scale=0.2, x_scale="jac", max_nfev=400)
     return layout, result
 

@@ -42,7 +42,7 @@ def fit(
     """Fit inference scaling laws to your own evaluation and write them as a law profile."""
     from planner import report
     from planner.laws import fit_law_from_rows, law_to_yaml_dict, parse_law
-    from planner.profiles import atomic_write, dump_yaml, read_csv_rows
+    from planner.profiles import atomic_write, dump_yaml, parse_yaml_text, read_csv_rows
 
     if out.exists() and not force:
         raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
@@ -52,7 +52,7 @@ def fit(
     except PlannerError as exc:
         raise type(exc)(f"{data}: {exc}") from None
     text = dump_yaml(law_to_yaml_dict(law))
-    parse_law(__import__("yaml").safe_load(text), out)  # what is written must load back
+    parse_law(parse_yaml_text(text, out), out)  # what is written must load back
     atomic_write(out, text, force=force)
     summary = report.law_summary(law)
     typer.echo(f"wrote {out} ({summary['accuracy_scale']} accuracies detected in {data})", err=True)

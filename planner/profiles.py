@@ -173,6 +173,11 @@ def read_yaml(path: Path) -> dict:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ProfileError(path, None, f"cannot read file: {exc.strerror or exc}") from None
+    return parse_yaml_text(text, path)
+
+
+def parse_yaml_text(text: str, path: Path) -> dict:
+    """Parse YAML text (``yaml.safe_load``) into a mapping; problems name ``path``."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

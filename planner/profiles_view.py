@@ -46,12 +46,14 @@ def list_profiles(catalog: Catalog, kind: str) -> list[dict[str, Any]]:
 def show_profile(catalog: Catalog, name: str, kind: str | None) -> dict[str, Any]:
     """The profile's fields as written, derived values, and the file it came from."""
     kinds = [kind] if kind else ["model", "hardware", "law"]
-    found = [k for k in kinds if name in catalog.names(k) or name.lower() in {n.lower() for n in catalog.names(k)}]
-    if not found:
-        known = [n for k in kinds for n in catalog.names(k)]
-        raise UnknownNameError(kind or "profile", name, known)
-    k = found[0]
-    entry = catalog.file(k, name)
+    for k in kinds:
+        try:
+            entry = catalog.file(k, name)
+            break
+        except UnknownNameError:
+            continue
+    else:
+        raise UnknownNameError(kind or "profile", name, [n for k in kinds for n in catalog.names(k)])
     data: dict[str, Any] = {"kind": k, "id": entry.id, "file": str(entry.path), "source": catalog.describe_source(k, entry.id),
                             "fields": catalog.raw(k, entry.id)}
     if k == "model":

@@ -205,7 +205,8 @@ def _experts_touched(model: ModelProfile, tokens: float) -> float:
 
 def _weight_bytes_read(model: ModelProfile, weights: Precision, tokens: float) -> float:
     """Weight bytes streamed by one pass over ``tokens`` tokens (MoE reads only the experts routed to)."""
-    held = weight_bytes(model, weights) - model.embedding_params * max(2.0, weights.bytes_per_value) * (0 if model.tied_embeddings else 1)
+    embedding_table = 0.0 if model.tied_embeddings else model.embedding_params * max(2.0, weights.bytes_per_value)
+    held = weight_bytes(model, weights) - embedding_table  # the input embedding is a row lookup, not a stream
     if model.moe is None:
         return held
     unread_experts = model.moe.n_experts - _experts_touched(model, tokens)
