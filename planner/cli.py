@@ -132,6 +132,8 @@ def estimate(
         for o in outcomes:
             if o.error:
                 warn(f"{scenarios}: row {o.row}: {o.error}")
+            for note in o.estimate.warnings if o.estimate else ():
+                warn(f"{scenarios}: row {o.row}: {note}")
         emit(fmt, json_data=[report.estimate_to_dict(o) for o in outcomes],
              markdown=lambda: report.estimates_to_markdown(outcomes), rich=lambda: report.estimates_to_rich(outcomes))
         return
@@ -140,6 +142,8 @@ def estimate(
     request = ScenarioRequest(model=model, hardware=hardware, tp=tp, pp=pp, replicas=replicas, precision=precision,
                               kv_precision=kv_precision, batch=batch, prompt_tokens=prompt_tokens, output_tokens=output_tokens)
     outcome = evaluate_one(catalog, request)
+    for note in outcome.estimate.warnings:
+        warn(note)
     if not outcome.estimate.fits:
         warn(f"{model} does not fit on {hardware} at this setting: short by {outcome.estimate.memory.shortfall / 1e9:.1f} GB per device")
     emit(fmt, json_data=report.estimate_to_dict(outcome),
