@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from planner.domain import precision
-from planner.profiles import Catalog
-from planner.roofline import Estimate, Scenario
+from planner.files.catalog import Catalog
+from planner.cost.roofline import Estimate, Scenario
 
 DATA = Path(__file__).parent / "data" / "measured_perf_calibration.csv"
 

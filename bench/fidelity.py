@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from calibration_rows import DATA, load_cases  # noqa: E402
 
-from planner.roofline import estimate  # noqa: E402
+from planner.cost.roofline import estimate  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -18,9 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import heldout_scaling as H  # noqa: E402
 
-from planner import scaling  # noqa: E402
-from planner.laws import LawFit, LawModel, LawPoint, MethodEntry, build_law, law_to_yaml_dict  # noqa: E402
-from planner.profiles import atomic_write, dump_yaml  # noqa: E402
+from planner.accuracy import scaling  # noqa: E402
+from planner.accuracy.law_fit import build_law  # noqa: E402
+from planner.accuracy.laws import LawFit, LawModel, LawPoint, MethodEntry  # noqa: E402
+from planner.files.laws import law_to_yaml_dict  # noqa: E402
+from planner.files.disk import atomic_write, dump_yaml  # noqa: E402
 
 SEED = 20240821
 N_BOOT = 200

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.profiles import atomic_write, dump_yaml
-from planner.quantization import (
+from planner.accuracy.quantization import (
     FORMS,
     QuantPoint,
     bootstrap,
@@ -33,6 +32,7 @@ from planner.quantization import (
     pass_k_of,
     predict,
 )
+from planner.files.disk import atomic_write, dump_yaml
 
 SOURCES = {
     "liu2025": "Liu et al. 2025, Quantization Hurts Reasoning? An Empirical Study on Quantized Reasoning Models "

@@ -319,3 +319,77 @@ def ceil_div(a: int, b: int) -> int:
 def check_positive(name: str, value: float) -> None:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
         raise InputError(f"{name} must be a positive number, got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Search methods: the one table (ids, verifier kind, tree or not, sources)
+
+VERIFIER_KINDS = ("none", "reward-model", "oracle", "human")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Method:
+    """A search method: how it aggregates k samples and what verifies them."""
+
+    id: str
+    verifier: str  # one of VERIFIER_KINDS
+    tree: bool  # step-wise search over a tree of partial solutions
+    forced_samples: int | None  # greedy: always 1
+    description: str
+    source: str
+
+
+_METHODS: dict[str, Method] = {
+    m.id: m
+    for m in (
+        Method(id="greedy", verifier="none", tree=False, forced_samples=1,
+               description="one greedy (temperature 0) completion",
+               source="Wu et al. 2024 (arXiv 2408.00724) §3.2"),
+        Method(id="majority", verifier="none", tree=False, forced_samples=None,
+               description="k sampled completions, the most frequent final answer wins",
+               source="Wang et al. 2023 self-consistency; Wu et al. 2024 §3.2"),
+        Method(id="best-of-n", verifier="reward-model", tree=False, forced_samples=None,
+               description="k sampled completions, the one the reward model scores highest",
+               source="Wu et al. 2024 §3.2 (Llemma-34B PRM as scorer)"),
+        Method(id="weighted-majority", verifier="reward-model", tree=False, forced_samples=None,
+               description="k sampled completions, answers voted with reward-model weights",
+               source="Wu et al. 2024 §3.2; Li et al. 2023"),
+        Method(id="mcts", verifier="reward-model", tree=True, forced_samples=None,
+               description="Monte Carlo tree search over solution steps with rollouts scored by a reward model",
+               source="Wu et al. 2024 §3.3 (MCTS baseline); accounting is this module's"),
+        Method(id="rebase", verifier="reward-model", tree=True, forced_samples=None,
+               description="reward-balanced search: k nodes per step expanded in proportion to softmax(PRM score)",
+               source="Wu et al. 2024 §3.3-3.4 (REBASE)"),
+        Method(id="pass-at-k", verifier="oracle", tree=False, forced_samples=None,
+               description="k sampled completions, solved if any passes an executable/oracle check",
+               source="Chen et al. 2021 (arXiv 2107.03374); Brown et al. 2024 (arXiv 2407.21787)"),
+        Method(id="ensemble", verifier="none", tree=False, forced_samples=None,
+               description="one completion from each of k different models, answers voted",
+               source="planner convention (majority vote over heterogeneous generators)"),
+        Method(id="human-pick", verifier="human", tree=False, forced_samples=None,
+               description="k sampled completions shown to a person who picks one",
+               source="planner convention; see human_pick_win_rate"),
+    )
+}
+
+
+def method(name: str) -> Method:
+    """Look up a search method by id; unknown ids raise UnknownNameError with suggestions."""
+    key = str(name).strip().lower()
+    if key not in _METHODS:
+        raise UnknownNameError("method", name, SEARCH_METHODS)
+    return _METHODS[key]
+
+
+
+
+def check_values(name: str, value, *, minimum: float = 0.0, strict: bool = False):
+    """Raise InputError unless every element of ``value`` is finite and ≥ ``minimum`` (> when ``strict``)."""
+    import numpy as np
+
+    arr = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(arr) | (arr <= minimum if strict else arr < minimum)
+    if np.any(bad):
+        bound = f"> {minimum:g}" if strict else f"≥ {minimum:g}"
+        raise InputError(f"{name} must be {bound}, got {value!r}")
+    return value

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from planner.domain import precision
 from planner.errors import InputError, suggest
-from planner.profiles import Catalog
-from planner.roofline import Scenario, default_kv_precision
+from planner.files.catalog import Catalog
+from planner.cost.roofline import Scenario, default_kv_precision
 
 SCENARIO_COLUMNS = ("model", "hardware", "tp", "pp", "replicas", "precision", "kv_precision", "batch", "prompt_tokens", "output_tokens")
 DEFAULTS = {"tp": "1", "pp": "1", "replicas": "1", "precision": "bf16", "kv_precision": "", "batch": "1", "prompt_tokens": "1024", "output_tokens": "256"}
@@ -97,7 +97,7 @@ class Outcome:
 
 def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Outcome:
     """Build and estimate one scenario; errors propagate (single-scenario use)."""
-    from planner.roofline import estimate
+    from planner.cost.roofline import estimate
 
     scenario = build_scenario(catalog, request)
     return Outcome(
@@ -112,7 +112,7 @@ def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Ou
 def evaluate_rows(catalog: Catalog, path) -> list[Outcome]:
     """Estimate every row of a scenarios CSV; a row that cannot be evaluated yields an error entry in its place."""
     from planner.errors import PlannerError
-    from planner.profiles import read_csv_rows
+    from planner.files.disk import read_csv_rows
 
     columns, rows = read_csv_rows(path)
     check_columns(columns)

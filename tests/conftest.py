@@ -1,6 +1,6 @@
 import pytest
 
-from planner.profiles import Catalog
+from planner.files.catalog import Catalog
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.cli import app
+from planner.cli.app import app
 
 GOLDEN = Path(__file__).parent / "golden"
 runner = CliRunner()
@@ -105,7 +105,7 @@ def test_model_that_does_not_fit_is_a_result_not_an_error():
 
 
 def test_user_profile_overrides_builtin_and_is_named(tmp_path):
-    from planner.profiles import bundled_dir
+    from planner.files.catalog import bundled_dir
 
     (tmp_path / "hardware").mkdir()
     text = (bundled_dir() / "hardware" / "h100-sxm.yaml").read_text().replace("bandwidth: 3.35 TB/s", "bandwidth: 6.7 TB/s")

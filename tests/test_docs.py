@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from planner.cli import app
+from planner.cli.app import app
 
 CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from planner.domain import COMPUTE_PRECISIONS, HARDWARE_CLASSES
-from planner.profiles import Catalog, bundled_dir, parse_hardware, read_yaml, validate_dir
+from planner.files.catalog import Catalog, bundled_dir, validate_dir
+from planner.files.disk import read_yaml
+from planner.files.hardware import parse_hardware
 
 HARDWARE_DIR = bundled_dir() / "hardware"
 HARDWARE_CSV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hardware_specs.csv"

@@ -9,8 +9,10 @@ import pytest
 import yaml
 
 from planner.errors import ProfileError
-from planner.hf_import import profile_from_hf_config, supported_model_types
-from planner.profiles import bundled_dir, dump_yaml, parse_model, read_json, read_yaml
+from planner.files.hf_import import profile_from_hf_config, supported_model_types
+from planner.files.catalog import bundled_dir
+from planner.files.disk import dump_yaml, read_json, read_yaml
+from planner.files.models import parse_model
 
 DATA = Path(__file__).resolve().parent / "data" / "hf"
 FIXTURES = sorted(p.stem for p in DATA.glob("*.json"))

@@ -8,28 +8,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner import laws
+from planner.accuracy import law_fit, laws
+from planner.files import laws as law_files
 from planner.errors import FitError, InputError, ProfileError, UnknownNameError
-from planner.profiles import dump_yaml, read_yaml
+from planner.files.disk import dump_yaml, read_yaml
 
 BUILTIN = Path(__file__).resolve().parent.parent / "profiles" / "laws"
 
 
 @pytest.fixture(scope="module")
 def math500(catalog_module):
-    return catalog_module.get("law", "math500", laws.parse_law)
+    return catalog_module.get("law", "math500", law_files.parse_law)
 
 
 @pytest.fixture(scope="module")
 def catalog_module():
-    from planner.profiles import Catalog
+    from planner.files.catalog import Catalog
 
     return Catalog()
 
 
 @pytest.mark.parametrize("name", ["math500", "gsm8k"])
 def test_builtin_laws_load(catalog_module, name):
-    law = catalog_module.get("law", name, laws.parse_law)
+    law = catalog_module.get("law", name, law_files.parse_law)
     assert law.id == law.task == name
     assert {"greedy", "majority", "best-of-n", "weighted-majority", "rebase", "ensemble"} <= set(law.methods)
     assert "mcts" not in law.methods  # no published MCTS rows for these models
@@ -40,10 +41,10 @@ def test_builtin_laws_load(catalog_module, name):
 
 
 def test_builtin_law_round_trips(math500):
-    data = laws.law_to_yaml_dict(math500)
-    again = laws.parse_law(read_yaml_text(dump_yaml(data)), Path("math500.yaml"))
-    assert laws.law_to_yaml_dict(again) == data
-    assert dump_yaml(laws.law_to_yaml_dict(again)) == (BUILTIN / "math500.yaml").read_text(encoding="utf-8")
+    data = law_files.law_to_yaml_dict(math500)
+    again = law_files.parse_law(read_yaml_text(dump_yaml(data)), Path("math500.yaml"))
+    assert law_files.law_to_yaml_dict(again) == data
+    assert dump_yaml(law_files.law_to_yaml_dict(again)) == (BUILTIN / "math500.yaml").read_text(encoding="utf-8")
 
 
 def read_yaml_text(text: str) -> dict:
@@ -66,7 +67,7 @@ def test_parse_law_errors_name_the_field(edit, field, match):
     data = copy.deepcopy(read_yaml(BUILTIN / "math500.yaml"))
     edit(data)
     with pytest.raises(ProfileError, match=match) as info:
-        laws.parse_law(data, BUILTIN / "math500.yaml")
+        law_files.parse_law(data, BUILTIN / "math500.yaml")
     assert info.value.field == field
 
 
@@ -120,19 +121,19 @@ AGG = [
 
 
 def test_fit_law_from_aggregate_percent_rows():
-    law = laws.fit_law_from_rows(AGG, law_id="mine", n_boot=20)
+    law = law_fit.fit_law_from_rows(AGG, law_id="mine", n_boot=20)
     assert law.accuracy_scale == "percent" and law.task == "t"
     pred = laws.predict_table(law, "majority", [64], model="m")[0]
     assert pred.accuracy == pytest.approx(0.382, abs=0.01)
     frac = [{**r, "accuracy": str(float(r["accuracy"]) / 100)} for r in AGG]
-    assert laws.fit_law_from_rows(frac, n_boot=0).accuracy_scale == "fraction"
+    assert law_fit.fit_law_from_rows(frac, n_boot=0).accuracy_scale == "fraction"
 
 
 def test_fit_law_is_deterministic():
-    a = dump_yaml(laws.law_to_yaml_dict(laws.fit_law_from_rows(AGG, n_boot=20, seed=3)))
-    b = dump_yaml(laws.law_to_yaml_dict(laws.fit_law_from_rows(AGG, n_boot=20, seed=3)))
+    a = dump_yaml(law_files.law_to_yaml_dict(law_fit.fit_law_from_rows(AGG, n_boot=20, seed=3)))
+    b = dump_yaml(law_files.law_to_yaml_dict(law_fit.fit_law_from_rows(AGG, n_boot=20, seed=3)))
     assert a == b
-    assert laws.parse_law(read_yaml_text(a), Path("user-law.yaml")).id == "user-law"
+    assert law_files.parse_law(read_yaml_text(a), Path("user-law.yaml")).id == "user-law"
 
 
 @pytest.mark.parametrize("rows, error, match", [
@@ -145,7 +146,7 @@ def test_fit_law_is_deterministic():
 ])
 def test_fit_law_from_rows_errors(rows, error, match):
     with pytest.raises(error, match=match):
-        laws.fit_law_from_rows(rows, n_boot=0)
+        law_fit.fit_law_from_rows(rows, n_boot=0)
 
 
 def test_fit_law_from_per_problem_rows():
@@ -157,7 +158,7 @@ def test_fit_law_from_per_problem_rows():
             ok = rng.random() < p
             answer = "right" if ok else rng.choice(["w1", "w2", f"w{sid + 3}"], p=[0.5, 0.2, 0.3])
             rows.append({"problem_id": str(pid), "sample_id": str(sid), "correct": "1" if ok else "0", "answer": answer})
-    law = laws.fit_law_from_rows(rows, n_boot=10)
+    law = law_fit.fit_law_from_rows(rows, n_boot=10)
     assert {"pass-at-k", "majority", "greedy"} <= set(law.methods)
     assert law.fits["pass-at-k"].result.form == "beta_pass"
     p8 = laws.predict_table(law, "pass-at-k", [8], model="user-model")[0]

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from planner.profiles import Catalog, bundled_dir, parse_model, read_yaml, validate_dir
+from planner.files.catalog import Catalog, bundled_dir, validate_dir
+from planner.files.disk import read_yaml
+from planner.files.models import parse_model
 
 MODELS_DIR = bundled_dir() / "models"
 MODEL_FILES = sorted(MODELS_DIR.glob("*.yaml"))

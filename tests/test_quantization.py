@@ -11,17 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import ProfileError, UnknownNameError
-from planner.profiles import Catalog
-from planner.quantization import (
+from planner.accuracy.quantization import (
     QuantPenalty,
     QuantPoint,
     apply_penalty,
     classify_precision,
     fit_penalty,
     is_aggregate,
-    parse_penalty,
     pass_k_of,
 )
+from planner.files.catalog import Catalog
+from planner.files.quantization import parse_penalty
 
 
 @functools.lru_cache(maxsize=None)

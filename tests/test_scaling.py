@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner import scaling
+from planner.accuracy import scaling
 from planner.errors import FitError, InputError
 
 DATA = Path(__file__).parent / "data" / "scaling" / "published_points.csv"

@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from planner.errors import UnknownNameError
-from planner.profiles import Catalog, parse_hardware, parse_model
+from planner.files.catalog import Catalog
+from planner.files.hardware import parse_hardware
+from planner.files.models import parse_model
 
 
 def all_parsers() -> dict[str, Callable]:
     """Parsers of every profile kind that exists (laws and quantization when their modules are present)."""
     parsers: dict[str, Callable] = {"hardware": parse_hardware, "model": parse_model}
     try:
-        from planner.laws import parse_law
+        from planner.files.laws import parse_law
 
         parsers["law"] = parse_law
     except ImportError:  # pragma: no cover - while the module is being built
         pass
     try:
-        from planner.quantization import parse_penalty
+        from planner.files.quantization import parse_penalty
 
         parsers["quantization"] = parse_penalty
     except ImportError:  # pragma: no cover

@@ -14,9 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner import strategies as S
+from planner import domain
+from planner.accuracy import estimators as E
+from planner.cost import methods as S
 from planner.domain import ModelProfile
-from planner.profiles import Catalog
+from planner.files.catalog import Catalog
 from planner.errors import InputError, UnknownNameError
 
 DATA = Path(__file__).parent / "data"
@@ -65,7 +67,7 @@ def _wu_prediction(row: dict) -> float:
     if row["method_id"] == "rebase":
         kwargs.update(verifier=prm, n_steps=10, token_overhead=S.WU2024_REBASE_TOKEN_OVERHEAD[row["dataset"]],
                       output_tokens=_implied_tokens(row["dataset"], row["model_id"]))
-    elif S.method(row["method_id"]).verifier == "reward-model":
+    elif domain.method(row["method_id"]).verifier == "reward-model":
         kwargs.update(verifier=prm)
     return S.search_cost(row["method_id"], **kwargs).generator_flops
 
@@ -171,7 +173,7 @@ def test_vectorised_over_samples():
 def test_errors():
     gen = model("mistral-7b")
     with pytest.raises(UnknownNameError, match="best-of-n"):
-        S.method("best-of-m")
+        domain.method("best-of-m")
     with pytest.raises(InputError, match="verifier"):
         S.search_cost("best-of-n", generator=gen, samples=4, prompt_tokens=1, output_tokens=10)
     with pytest.raises(InputError, match="n_steps"):
@@ -180,7 +182,7 @@ def test_errors():
         S.search_cost("majority", generator=gen, samples=4, prompt_tokens=1, output_tokens=0)
     with pytest.raises(InputError, match="samples"):
         S.search_cost("majority", generator=gen, samples=0, prompt_tokens=1, output_tokens=10)
-    assert set(S.METHODS) == {"greedy", "majority", "best-of-n", "weighted-majority", "mcts", "rebase",
+    assert set(domain.SEARCH_METHODS) == {"greedy", "majority", "best-of-n", "weighted-majority", "mcts", "rebase",
                               "pass-at-k", "ensemble", "human-pick"}
 
 
@@ -225,18 +227,18 @@ def _brute_pass_at_k(n, c, k):
 
 @pytest.mark.parametrize("n,c,k", [(5, 0, 1), (5, 1, 1), (5, 2, 3), (8, 3, 4), (10, 9, 2), (6, 6, 6), (7, 1, 7)])
 def test_pass_at_k_matches_brute_force(n, c, k):
-    assert S.pass_at_k(n, c, k) == pytest.approx(_brute_pass_at_k(n, c, k), abs=1e-12)
-    assert S.pass_at_k(n, c, k) == pytest.approx(1 - math.comb(n - c, k) / math.comb(n, k), abs=1e-12)
+    assert E.pass_at_k(n, c, k) == pytest.approx(_brute_pass_at_k(n, c, k), abs=1e-12)
+    assert E.pass_at_k(n, c, k) == pytest.approx(1 - math.comb(n - c, k) / math.comb(n, k), abs=1e-12)
 
 
 def test_pass_at_k_is_stable_for_large_n_and_vectorised():
     # C(1000, 500) overflows a float; the product form does not.
-    value = S.pass_at_k(1000, 3, 500)
+    value = E.pass_at_k(1000, 3, 500)
     assert value == pytest.approx(1 - (500 * 499 * 498) / (1000 * 999 * 998), rel=1e-12)
-    arr = S.pass_at_k(np.array([10, 10, 10]), np.array([0, 1, 5]), 2)
+    arr = E.pass_at_k(np.array([10, 10, 10]), np.array([0, 1, 5]), 2)
     assert arr.shape == (3,) and arr[0] == 0 and arr[1] == pytest.approx(0.2)
     with pytest.raises(InputError):
-        S.pass_at_k(5, 6, 1)
+        E.pass_at_k(5, 6, 1)
 
 
 def _brute_majority(answers, correct, k):
@@ -258,7 +260,7 @@ def test_majority_at_k_matches_brute_force(seed):
     n = rng.randint(3, 9)
     answers = [rng.choice("abcd") for _ in range(n)]
     for k in range(1, n + 1):
-        assert S.majority_at_k(answers, "a", k) == pytest.approx(_brute_majority(answers, "a", k), abs=1e-12)
+        assert E.majority_at_k(answers, "a", k) == pytest.approx(_brute_majority(answers, "a", k), abs=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -282,20 +284,20 @@ def test_best_of_n_and_weighted_at_k_match_brute_force(seed):
             m = max(totals.values())
             winners = [a for a, v in totals.items() if abs(v - m) <= 1e-12]
             wtd += ("a" in winners) / len(winners)
-        assert S.best_of_n_at_k(rewards, correct, k) == pytest.approx(bon / len(subsets), abs=1e-12)
-        assert S.weighted_at_k(answers, rewards, "a", k) == pytest.approx(wtd / len(subsets), abs=1e-9)
+        assert E.best_of_n_at_k(rewards, correct, k) == pytest.approx(bon / len(subsets), abs=1e-12)
+        assert E.weighted_at_k(answers, rewards, "a", k) == pytest.approx(wtd / len(subsets), abs=1e-9)
 
 
 def test_human_pick_closed_form():
     for k, m in [(1, 1), (4, 1), (4, 4), (16, 3)]:
-        assert S.human_pick_win_rate(k, m, disagreement=0.0) == pytest.approx(k / (k + m))
-        assert S.human_pick_win_rate(k, m, disagreement=1.0) == pytest.approx(1 / (1 + m))
+        assert E.human_pick_win_rate(k, m, disagreement=0.0) == pytest.approx(k / (k + m))
+        assert E.human_pick_win_rate(k, m, disagreement=1.0) == pytest.approx(1 / (1 + m))
     # a monte-carlo check of the formula at d = 0.2
     rng = np.random.default_rng(0)
     k, m, d, n = 4, 2, 0.2, 200_000
     ours = rng.random((n, k))
     theirs = rng.random((n, m)).max(axis=1)
     pick = np.where(rng.random(n) < d, ours[np.arange(n), rng.integers(0, k, n)], ours.max(axis=1))
-    assert (pick > theirs).mean() == pytest.approx(S.human_pick_win_rate(k, m, 0.2), abs=0.005)
+    assert (pick > theirs).mean() == pytest.approx(E.human_pick_win_rate(k, m, 0.2), abs=0.005)
     with pytest.raises(InputError):
-        S.human_pick_win_rate(2, 2, disagreement=1.5)
+        E.human_pick_win_rate(2, 2, disagreement=1.5)

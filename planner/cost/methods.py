@@ -18,81 +18,19 @@ FLOPs accounting (see ``docs/strategies.md``):
   Wu et al. 2024 (arXiv 2408.00724) print generator FLOPs only: their best-of-n and weighted-voting rows
   equal their majority-voting rows (Table 4), so compare their tables with ``generator_flops``.
 
-Sample-based estimators (pass@k, majority@k, best-of-n@k, weighted@k) live at the bottom.
+Sample-based estimators (pass@k, majority@k, best-of-n@k, weighted@k) live in ``planner.accuracy.estimators``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from planner.domain import SEARCH_METHODS, ModelProfile
-from planner.errors import InputError, UnknownNameError
+from planner.domain import ModelProfile, check_values, method
+from planner.errors import InputError
 
-
-METHODS: tuple[str, ...] = SEARCH_METHODS
-
-VERIFIER_KINDS = ("none", "reward-model", "oracle", "human")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Method:
-    """A search method: how it aggregates k samples and what verifies them."""
-
-    id: str
-    verifier: str  # one of VERIFIER_KINDS
-    tree: bool  # step-wise search over a tree of partial solutions
-    forced_samples: int | None  # greedy: always 1
-    description: str
-    source: str
-
-
-_METHODS: dict[str, Method] = {
-    m.id: m
-    for m in (
-        Method(id="greedy", verifier="none", tree=False, forced_samples=1,
-               description="one greedy (temperature 0) completion",
-               source="Wu et al. 2024 (arXiv 2408.00724) §3.2"),
-        Method(id="majority", verifier="none", tree=False, forced_samples=None,
-               description="k sampled completions, the most frequent final answer wins",
-               source="Wang et al. 2023 self-consistency; Wu et al. 2024 §3.2"),
-        Method(id="best-of-n", verifier="reward-model", tree=False, forced_samples=None,
-               description="k sampled completions, the one the reward model scores highest",
-               source="Wu et al. 2024 §3.2 (Llemma-34B PRM as scorer)"),
-        Method(id="weighted-majority", verifier="reward-model", tree=False, forced_samples=None,
-               description="k sampled completions, answers voted with reward-model weights",
-               source="Wu et al. 2024 §3.2; Li et al. 2023"),
-        Method(id="mcts", verifier="reward-model", tree=True, forced_samples=None,
-               description="Monte Carlo tree search over solution steps with rollouts scored by a reward model",
-               source="Wu et al. 2024 §3.3 (MCTS baseline); accounting is this module's"),
-        Method(id="rebase", verifier="reward-model", tree=True, forced_samples=None,
-               description="reward-balanced search: k nodes per step expanded in proportion to softmax(PRM score)",
-               source="Wu et al. 2024 §3.3-3.4 (REBASE)"),
-        Method(id="pass-at-k", verifier="oracle", tree=False, forced_samples=None,
-               description="k sampled completions, solved if any passes an executable/oracle check",
-               source="Chen et al. 2021 (arXiv 2107.03374); Brown et al. 2024 (arXiv 2407.21787)"),
-        Method(id="ensemble", verifier="none", tree=False, forced_samples=None,
-               description="one completion from each of k different models, answers voted",
-               source="planner convention (majority vote over heterogeneous generators)"),
-        Method(id="human-pick", verifier="human", tree=False, forced_samples=None,
-               description="k sampled completions shown to a person who picks one",
-               source="planner convention; see human_pick_win_rate"),
-    )
-}
-
-
-def method(name: str) -> Method:
-    """Look up a search method by id; unknown ids raise UnknownNameError with suggestions."""
-    key = str(name).strip().lower()
-    if key not in _METHODS:
-        raise UnknownNameError("method", name, METHODS)
-    return _METHODS[key]
-
-
-# ---------------------------------------------------------------------------------------------
 # Cost
 
 
@@ -152,13 +90,6 @@ def decode_flops(model: ModelProfile, context_tokens: float | np.ndarray, new_to
     return new_tokens * model.flops_per_token(context_tokens + new_tokens / 2.0)
 
 
-def _check(name: str, value, *, minimum: float = 0.0, strict: bool = False):
-    arr = np.asarray(value, dtype=float)
-    bad = ~np.isfinite(arr) | (arr <= minimum if strict else arr < minimum)
-    if np.any(bad):
-        bound = f"> {minimum:g}" if strict else f"≥ {minimum:g}"
-        raise InputError(f"{name} must be {bound}, got {value!r}")
-    return value
 
 
 def search_cost(
@@ -186,9 +117,9 @@ def search_cost(
     rollouts_per_node: MCTS simulations per expanded node.
     """
     spec = method(method_id)
-    _check("prompt_tokens", prompt_tokens)
-    _check("output_tokens", output_tokens, strict=True)
-    _check("token_overhead", token_overhead, minimum=1.0)
+    check_values("prompt_tokens", prompt_tokens)
+    check_values("output_tokens", output_tokens, strict=True)
+    check_values("token_overhead", token_overhead, minimum=1.0)
 
     if spec.id == "ensemble":
         return _ensemble_cost(generator, prompt_tokens, output_tokens)
@@ -198,12 +129,12 @@ def search_cost(
         raise InputError(f"method '{spec.id}' needs a verifier (reward model) profile, e.g. llemma-34b")
 
     k = spec.forced_samples if spec.forced_samples is not None else samples
-    _check("samples", k, minimum=1.0)
+    check_values("samples", k, minimum=1.0)
     P, T = prompt_tokens, output_tokens
     gen_prefill = prefill_flops(generator, P)
 
     if spec.tree:
-        _check("rollouts_per_node", rollouts_per_node)
+        check_values("rollouts_per_node", rollouts_per_node)
         n, s = _tree_shape(T, n_steps, step_tokens)
         if spec.id == "rebase":
             return _rebase_cost(spec.id, generator, verifier, k, P, T, n, s, token_overhead, gen_prefill)
@@ -233,12 +164,12 @@ def _tree_shape(T, n_steps, step_tokens):
     if n_steps is None and step_tokens is None:
         raise InputError("tree search needs n_steps or step_tokens")
     if n_steps is None:
-        _check("step_tokens", step_tokens, strict=True)
+        check_values("step_tokens", step_tokens, strict=True)
         return T / step_tokens, step_tokens
-    _check("n_steps", n_steps, minimum=1.0)
+    check_values("n_steps", n_steps, minimum=1.0)
     if step_tokens is None:
         return n_steps, T / n_steps
-    _check("step_tokens", step_tokens, strict=True)
+    check_values("step_tokens", step_tokens, strict=True)
     return n_steps, step_tokens
 
 
@@ -315,143 +246,3 @@ def _ensemble_cost(generators, P, T) -> SearchCost:
 WU2024_REBASE_TOKEN_OVERHEAD = {"MATH500": 1.27, "GSM8K": 1.10}
 
 
-# ---------------------------------------------------------------------------------------------
-# Human pick
-
-
-def human_pick_win_rate(k: float | np.ndarray, m: float | np.ndarray, disagreement: float | np.ndarray = 0.2) -> float | np.ndarray:
-    """Probability that the sample a person picks from k beats the best of m independent draws.
-
-    All k + m samples are i.i.d. with a continuous quality. A perfect ranker picks the best of its k,
-    which beats the best of m exactly when the overall best of k + m lies among the k: k/(k + m).
-    A person who disagrees with ground truth a fraction d of the time picks a uniformly random one of
-    the k instead; a random one of k is distributed as a single draw, so it beats the best of m with
-    probability 1/(1 + m). Hence  win = (1 - d)·k/(k + m) + d/(1 + m).
-    """
-    _check("k", k, minimum=1.0)
-    _check("m", m)
-    d = np.asarray(disagreement, dtype=float)
-    if np.any((d < 0) | (d > 1)) or not np.all(np.isfinite(d)):
-        raise InputError(f"disagreement must be in [0, 1], got {disagreement!r}")
-    return (1.0 - disagreement) * k / (k + m) + disagreement / (1.0 + m)
-
-
-# ---------------------------------------------------------------------------------------------
-# Unbiased estimators from n samples per problem
-
-
-def _estimate_pass_at_k(n: int, c: int, k: int) -> float:
-    if n - c < k:
-        return 1.0
-    # 1 - C(n-c, k)/C(n, k) = 1 - prod_{i=n-c+1}^{n} (1 - k/i)   (Chen et al. 2021, §2.1, stable form)
-    return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1, dtype=float)))
-
-
-def pass_at_k(n, c, k):
-    """Unbiased pass@k from n samples of which c are correct: 1 - C(n-c, k)/C(n, k) (Chen et al. 2021).
-
-    Accepts integers or arrays (broadcast); requires 0 ≤ c ≤ n and 1 ≤ k ≤ n.
-    """
-    n_a, c_a, k_a = np.broadcast_arrays(np.asarray(n), np.asarray(c), np.asarray(k))
-    if np.any(c_a < 0) or np.any(c_a > n_a) or np.any(k_a < 1) or np.any(k_a > n_a):
-        raise InputError("pass_at_k needs 0 ≤ c ≤ n and 1 ≤ k ≤ n")
-    out = np.array([_estimate_pass_at_k(int(a), int(b), int(d)) for a, b, d in zip(n_a.ravel(), c_a.ravel(), k_a.ravel())])
-    out = out.reshape(n_a.shape)
-    return float(out) if out.ndim == 0 else out
-
-
-def _check_k(n: int, k: int) -> None:
-    if not (isinstance(k, (int, np.integer)) and 1 <= k <= n):
-        raise InputError(f"k must be an integer in [1, n={n}], got {k!r}")
-
-
-def majority_at_k(answers: Sequence, correct, k: int) -> float:
-    """Unbiased majority@k: the chance that plurality vote over a uniformly random k-subset of the n
-    samples (without replacement) returns the correct answer, ties broken uniformly at random.
-
-    answers: the n final answers (hashable); correct: the correct answer. Exact, by counting subsets:
-    for each count j of correct answers in the subset, a dynamic programme over the other answers counts
-    the subsets where every other answer appears fewer than j times, and those where t others tie at j
-    (weight 1/(t+1)).
-    """
-    n = len(answers)
-    _check_k(n, k)
-    counts: dict = {}
-    for a in answers:
-        counts[a] = counts.get(a, 0) + 1
-    c = counts.pop(correct, 0)
-    others = list(counts.values())
-    total = math.comb(n, k)
-    win = 0.0
-    for j in range(1, min(c, k) + 1):
-        rest = k - j
-        # ways[s][t] = subsets of size s from the groups so far with every group < j, except t groups == j
-        ways: dict[tuple[int, int], int] = {(0, 0): 1}
-        for g in others:
-            nxt: dict[tuple[int, int], int] = {}
-            for (s, t), w in ways.items():
-                for x in range(0, min(g, j, rest - s) + 1):
-                    key = (s + x, t + (x == j))
-                    nxt[key] = nxt.get(key, 0) + w * math.comb(g, x)
-            ways = nxt
-        subsets = sum(w / (t + 1) for (s, t), w in ways.items() if s == rest)
-        win += math.comb(c, j) * subsets
-    return win / total
-
-
-def best_of_n_at_k(rewards: Sequence[float], correct: Sequence[bool], k: int) -> float:
-    """Unbiased best-of-n@k: the chance that the highest-reward sample of a random k-subset is correct.
-
-    With samples sorted by reward, the one with r samples above it is the subset maximum with probability
-    C(n-1-r, k-1)/C(n, k). Tied rewards share their probability equally (random tie-break).
-    """
-    r = np.asarray(rewards, dtype=float)
-    ok = np.asarray(correct, dtype=float)
-    n = r.size
-    if ok.size != n:
-        raise InputError("rewards and correct must have the same length")
-    _check_k(n, k)
-    order = np.argsort(-r, kind="stable")
-    r_sorted, ok_sorted = r[order], ok[order]
-    total = math.comb(n, k)
-    p_max = np.array([math.comb(n - 1 - i, k - 1) / total for i in range(n)])
-    out = 0.0
-    i = 0
-    while i < n:
-        j = i
-        while j + 1 < n and r_sorted[j + 1] == r_sorted[i]:
-            j += 1
-        out += p_max[i : j + 1].sum() * ok_sorted[i : j + 1].mean()
-        i = j + 1
-    return float(out)
-
-
-def weighted_at_k(answers: Sequence, rewards: Sequence[float], correct, k: int, *, n_draws: int = 4000, seed: int = 0) -> float:
-    """Weighted majority@k: the chance that the answer with the largest summed reward over a random
-    k-subset is correct (ties broken uniformly).
-
-    Exact (enumerates every subset) when C(n, k) ≤ n_draws; otherwise an unbiased Monte Carlo estimate
-    over ``n_draws`` subsets drawn with ``numpy.random.default_rng(seed)`` (no closed form is known).
-    """
-    import itertools
-
-    n = len(answers)
-    r = np.asarray(rewards, dtype=float)
-    if r.size != n:
-        raise InputError("answers and rewards must have the same length")
-    _check_k(n, k)
-    labels = {a: i for i, a in enumerate(dict.fromkeys(answers))}
-    idx = np.array([labels[a] for a in answers])
-    target = labels.get(correct, -1)
-
-    def score(subset) -> float:
-        totals = np.bincount(idx[list(subset)], weights=r[list(subset)], minlength=len(labels))
-        best = totals.max()
-        winners = np.flatnonzero(np.isclose(totals, best, rtol=0, atol=1e-12) & (np.bincount(idx[list(subset)], minlength=len(labels)) > 0))
-        return float(target in winners) / len(winners)
-
-    if math.comb(n, k) <= n_draws:
-        subsets = list(itertools.combinations(range(n), k))
-        return float(np.mean([score(s) for s in subsets]))
-    rng = np.random.default_rng(seed)
-    return float(np.mean([score(rng.choice(n, size=k, replace=False)) for _ in range(n_draws)]))

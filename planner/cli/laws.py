@@ -7,17 +7,15 @@ from typing import Optional
 
 import typer
 
-from planner.cli import EXIT_ERROR, Format, FormatOpt, ProfilesOpt, _catalog, app, emit, handle_errors, warn
+from planner.cli.common import Format, FormatOpt, ProfilesOpt, emit, handle_errors, open_catalog, warn
 from planner.errors import InputError, PlannerError
 
-laws_app = typer.Typer(help="List and show scaling laws (built-in and user).", no_args_is_help=True)
-app.add_typer(laws_app, name="laws")
 
 
 def load_law(catalog, name: str):
     """A law by built-in/user id, or from a YAML file written by `planner fit`."""
-    from planner.laws import parse_law
-    from planner.profiles import read_yaml
+    from planner.files.laws import parse_law
+    from planner.files.disk import read_yaml
 
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or path.is_file():
@@ -27,7 +25,6 @@ def load_law(catalog, name: str):
     return catalog.get("law", name, parse_law), catalog.describe_source("law", name)
 
 
-@app.command()
 @handle_errors
 def fit(
     data: Path = typer.Argument(..., help="CSV of evaluations: aggregate rows (model,task,method,samples,accuracy[,n_problems]) or per-problem rows (problem_id,sample_id,correct[,answer,score])."),
@@ -41,8 +38,9 @@ def fit(
 ) -> None:
     """Fit inference scaling laws to your own evaluation and write them as a law profile."""
     from planner import report
-    from planner.laws import fit_law_from_rows, law_to_yaml_dict, parse_law
-    from planner.profiles import atomic_write, dump_yaml, parse_yaml_text, read_csv_rows
+    from planner.accuracy.law_fit import fit_law_from_rows
+    from planner.files.laws import law_to_yaml_dict, parse_law
+    from planner.files.disk import atomic_write, dump_yaml, parse_yaml_text, read_csv_rows
 
     if out.exists() and not force:
         raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
@@ -63,14 +61,13 @@ def fit(
          markdown=lambda: report.law_to_markdown(summary), rich=lambda: report.law_to_rich(summary))
 
 
-@laws_app.command("list")
 @handle_errors
 def laws_list(fmt: Format = FormatOpt, profiles: Optional[Path] = ProfilesOpt) -> None:
     """List the scaling laws: task, models, methods, k covered and where each comes from."""
     from planner import report
-    from planner.laws import parse_law
+    from planner.files.laws import parse_law
 
-    catalog = _catalog(profiles)
+    catalog = open_catalog(profiles)
     items = []
     for name in catalog.names("law"):
         summary = report.law_summary(catalog.get("law", name, parse_law))
@@ -81,14 +78,13 @@ def laws_list(fmt: Format = FormatOpt, profiles: Optional[Path] = ProfilesOpt) -
          rich=lambda: [report.rich_table("Scaling laws", header, rows, numeric)])
 
 
-@laws_app.command("show")
 @handle_errors
 def laws_show(name: str = typer.Argument(..., help="Law id or a law YAML file."), fmt: Format = FormatOpt,
               profiles: Optional[Path] = ProfilesOpt) -> None:
     """Show a law: its fits, parameters with intervals, fit quality, coverage and sources."""
     from planner import report
 
-    law, source = load_law(_catalog(profiles), name)
+    law, source = load_law(open_catalog(profiles), name)
     summary = report.law_summary(law) | {"file_source": source}
     emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, **summary},
          markdown=lambda: report.law_to_markdown(summary), rich=lambda: report.law_to_rich(summary))
@@ -104,7 +100,6 @@ def parse_samples(text: str) -> list[int]:
     return values
 
 
-@app.command()
 @handle_errors
 def predict(
     law: str = typer.Option(..., "--law", "-l", help="Built-in law id (see `planner laws list`) or a file written by `planner fit`."),
@@ -118,9 +113,9 @@ def predict(
     """Predicted accuracy (a fraction, with a 95 % interval) for each sample count."""
     from planner import report
     from planner.domain import precision as lookup_precision
-    from planner.laws import predict_table
+    from planner.accuracy.laws import predict_table
 
-    catalog = _catalog(profiles)
+    catalog = open_catalog(profiles)
     the_law, source = load_law(catalog, law)
     ks = parse_samples(samples)
     params_b = None

@@ -1,0 +1,285 @@
+"""Scaling-law profiles: the ``ScalingLaw`` type, strict YAML parsing, fitting a user's rows, prediction tables.
+
+A law file is ``profiles/laws/<id>.yaml`` with ``kind: law``. It embeds the data points it was
+fitted on (with their source rows), each fit's form, parameters, bootstrap intervals, fit quality
+and coverage, which fit serves each search method, and the held-out errors that chose the forms.
+Reading and writing law files lives in ``planner.files.laws``; the maths in ``planner.accuracy.scaling``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from planner.accuracy import scaling
+from planner.accuracy.scaling import FitResult
+from planner.errors import InputError, UnknownNameError
+
+SCHEMA_VERSION = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Types
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LawModel:
+    """A model covered by a law: size and its single-sample (greedy) accuracy in the law's evaluator."""
+
+    id: str
+    name: str
+    params_b: float | None = None
+    anchor_accuracy: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LawFit:
+    """One fitted form covering one or more methods; ``published`` when the parameters are a paper's, not refitted."""
+
+    id: str
+    result: FitResult
+    published: bool = False
+    heldout_error_pts: Mapping[str, float] = field(default_factory=dict)  # form -> held-out mean |error|, accuracy points
+    chosen_because: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MethodEntry:
+    """Which fit predicts a method, or which method it is derived from."""
+
+    method: str
+    fit: str | None = None
+    derived_from: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LawPoint:
+    model: str
+    method: str
+    samples: int
+    accuracy: float
+    n_problems: int | None = None
+    source: str = ""
+    row: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScalingLaw:
+    """Accuracy versus samples per search method for one task, fitted with uncertainty."""
+
+    id: str
+    task: str
+    description: str
+    models: Mapping[str, LawModel]
+    default_model: str
+    fits: Mapping[str, LawFit]
+    methods: Mapping[str, MethodEntry]
+    points: tuple[LawPoint, ...]
+    sources: Mapping[str, str]
+    k_range: tuple[int, int]
+    params_range_b: tuple[float, float] | None
+    extrapolated: bool = False
+    accuracy_scale: str = "fraction"
+    model_extrapolation_sigma: float = 0.0  # leave-one-model-out RMSE (fraction) added to anchored predictions
+    size_law: scaling.SizeLaw | None = None
+    notes: str = ""
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        for name, entry in self.methods.items():
+            if entry.fit is not None and entry.fit not in self.fits:
+                raise InputError(f"law '{self.id}': method '{name}' refers to unknown fit '{entry.fit}'")
+            if entry.derived_from is not None and entry.derived_from not in self.methods:
+                raise InputError(f"law '{self.id}': method '{name}' is derived from '{entry.derived_from}', which the law lacks")
+        if self.default_model not in self.models:
+            raise InputError(f"law '{self.id}': default_model '{self.default_model}' is not among its models")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prediction:
+    """One row of a prediction table (fractions)."""
+
+    samples: int
+    accuracy: float
+    lower: float
+    upper: float
+    extrapolated: bool
+    warnings: tuple[str, ...] = ()
+    method: str = ""
+    model: str = ""
+    form: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Prediction
+
+
+def resolve_method(law: ScalingLaw, method: str) -> tuple[MethodEntry, list[str]]:
+    """The entry that predicts ``method`` (following ``derived_from``) and notes on the derivation."""
+    scaling.check_method(method)
+    if method not in law.methods:
+        have = sorted(law.methods)
+        raise InputError(
+            f"law '{law.id}' has no curve for method '{method}' (no published data to fit); it covers: {', '.join(have)}"
+        )
+    notes, entry, seen = [], law.methods[method], {method}
+    while entry.derived_from is not None:
+        notes.append(f"{entry.method} predicted as {entry.derived_from}" + (f": {entry.note}" if entry.note else ""))
+        entry = law.methods[entry.derived_from]
+        if entry.method in seen:
+            raise InputError(f"law '{law.id}': method derivation loops at '{entry.method}'")
+        seen.add(entry.method)
+    return entry, notes
+
+
+def precision_transform(precision: str | None, penalty: Any = None, params_b: float | None = None):
+    """A per-sample transform from ``planner.quantization.apply_penalty`` (None when no precision is asked)."""
+    if precision is None and penalty is None:
+        return None
+    from planner.accuracy import quantization
+
+    if penalty is None:
+        from planner.files.catalog import Catalog  # noqa: PLC0415 - removed by the next commit (library takes data)
+        from planner.files.quantization import parse_penalty
+
+        penalty = Catalog().get("quantization", "default", parse_penalty)
+    n_params = (params_b or 0.0) * 1e9
+
+    def transform(p: np.ndarray) -> np.ndarray:
+        return np.asarray(quantization.apply_penalty(p, params=n_params, precision=precision, kv_precision=None, penalty=penalty), dtype=float)
+
+    return transform
+
+
+def predict_table(
+    law: ScalingLaw,
+    method: str,
+    samples: Sequence[int],
+    model: str | None = None,
+    precision: str | None = None,
+    penalty: Any = None,
+    *,
+    anchor_accuracy: float | None = None,
+    params_b: float | None = None,
+    transform: scaling.Transform | None = None,
+) -> list[Prediction]:
+    """Predicted accuracy with a 95 % interval for each sample count.
+
+    ``model`` defaults to the law's default model. A model the law has no data for is predicted
+    from the law's shared per-method shape, anchored on ``anchor_accuracy`` (its single-sample
+    accuracy in the same evaluator) or, failing that, on the law's size law at ``params_b``; such
+    rows are ``extrapolated`` with the leave-one-model-out error added to the interval.
+    ``precision``/``penalty`` (or an explicit ``transform``) act on the per-sample success before
+    aggregating over k.
+    """
+    ks = _check_samples(samples)
+    entry, notes = resolve_method(law, method)
+    fit = law.fits[entry.fit]  # type: ignore[index]
+    model_id = law.default_model if model is None else _match_model(law, model, fit, anchor_accuracy, params_b)
+    overrides: dict[str, float] = {}
+    extra_sigma = 0.0
+    model_extrapolated = False
+    if model_id not in fit.result.models:
+        model_extrapolated = True
+        anchor, why = _anchor_for(law, model_id, anchor_accuracy, params_b)
+        overrides = _anchor_overrides(fit.result, model_id, anchor)
+        extra_sigma = law.model_extrapolation_sigma
+        known = [law.models[m].anchor_accuracy for m in fit.result.models if m in law.models and law.models[m].anchor_accuracy is not None]
+        if known and not min(known) <= anchor <= max(known):
+            gap = min(abs(anchor - min(known)), abs(anchor - max(known)))
+            extra_sigma += 0.5 * gap  # far from the fitted models' accuracies the shared shape is a guess
+            notes.append(f"its single-sample accuracy {anchor * 100:.1f} % is outside the law's fitted range "
+                         f"{min(known) * 100:.1f}-{max(known) * 100:.1f} %: interval widened by half the gap")
+        notes.append(f"model '{model_id}' has no data in law '{law.id}': {why}; interval widened by the leave-one-model-out error "
+                     f"({law.model_extrapolation_sigma * 100:.1f} points, 1 sd)")
+    size = params_b if params_b is not None else (law.models[model_id].params_b if model_id in law.models else None)
+    tf = transform if transform is not None else precision_transform(precision, penalty, size)
+    if tf is not None and fit.result.form not in ("beta_pass", "beta_vote"):
+        notes.append(f"form '{fit.result.form}' has no per-problem distribution: the precision penalty shifts the single-sample level only")
+    pred = scaling.predict(fit.result, ks, model=model_id, method=entry.method, transform=tf, overrides=overrides, extra_sigma=extra_sigma)
+    rows = []
+    kmax = fit.result.k_range[1]
+    for i, k in enumerate(ks):
+        w = list(notes) + list(pred.warnings)
+        far = k > scaling.EXTRAPOLATION_FACTOR * kmax and entry.method != "greedy"
+        if far and pred.extrapolation_warning:
+            w.insert(0, f"k = {k} is more than {scaling.EXTRAPOLATION_FACTOR:g}x the largest fitted k ({kmax}): extrapolated, interval widened")
+        rows.append(
+            Prediction(
+                samples=int(k),
+                accuracy=float(pred.accuracy[i]),
+                lower=float(pred.lower[i]),
+                upper=float(pred.upper[i]),
+                extrapolated=bool(far or model_extrapolated or law.extrapolated),
+                warnings=tuple(w),
+                method=method,
+                model=model_id,
+                form=fit.result.form,
+            )
+        )
+    return rows
+
+
+def _check_samples(samples) -> list[int]:
+    out = []
+    for s in samples:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+            raise InputError(f"sample counts must be integers ≥ 1, got {s!r}")
+        out.append(int(s))
+    if not out:
+        raise InputError("no sample counts given")
+    return out
+
+
+def _match_model(law: ScalingLaw, model: str, fit: LawFit, anchor, params_b) -> str:
+    if model in law.models:
+        return model
+    lowered = {m.lower(): m for m in law.models}
+    for m, info in law.models.items():
+        lowered.setdefault(info.name.lower(), m)
+    if model.lower() in lowered:
+        return lowered[model.lower()]
+    if anchor is None and params_b is None:
+        raise UnknownNameError(f"model in law '{law.id}' (give its single-sample accuracy to extrapolate)", model, law.models)
+    return model
+
+
+def _anchor_for(law: ScalingLaw, model_id: str, anchor, params_b) -> tuple[float, str]:
+    if anchor is not None:
+        a = float(anchor)
+        if a > 1.0:
+            a /= 100.0
+        if not 0.0 < a < 1.0:
+            raise InputError(f"anchor accuracy must be in (0, 1) or (0, 100) %, got {anchor!r}")
+        return a, f"anchored on its single-sample accuracy {a * 100:.1f} %"
+    if model_id in law.models and law.models[model_id].anchor_accuracy is not None:
+        a = law.models[model_id].anchor_accuracy
+        return a, f"anchored on its single-sample accuracy {a * 100:.1f} %"
+    if params_b is not None and law.size_law is not None:
+        a = law.size_law.single_sample_accuracy(float(params_b))
+        lo, hi = law.size_law.params_range_b
+        where = "inside" if lo <= params_b <= hi else "OUTSIDE"
+        return a, f"single-sample accuracy {a * 100:.1f} % from the law's size law at {params_b:g} B ({where} the fitted {lo:g}-{hi:g} B)"
+    raise InputError(f"model '{model_id}' has no data in law '{law.id}': give its single-sample accuracy (or its size, when the law has a size law)")
+
+
+def _anchor_overrides(result: FitResult, model_id: str, anchor: float) -> dict[str, float]:
+    form = scaling.get_form(result.form)
+    out = {}
+    for spec in form.params:
+        if spec.scope == "model":
+            key = f"{spec.name}[{model_id}]"
+            if spec.name in ("a1", "mu"):
+                out[key] = anchor
+            else:  # other per-model parameters: the median over the law's models
+                vals = [v for k, v in result.params.items() if k.startswith(spec.name + "[")]
+                out[key] = float(np.median(vals)) if vals else spec.starts[0]
+        elif spec.scope == "curve":
+            raise InputError(f"form '{result.form}' has per-curve parameters: it cannot predict a model without data")
+    return out
+
+

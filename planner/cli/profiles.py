@@ -1,0 +1,105 @@
+"""`planner profiles list|show|validate|import-hf`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from planner.cli.common import EXIT_ERROR, Format, FormatOpt, Kind, ProfilesOpt, emit, handle_errors, open_catalog
+from planner.errors import PlannerError
+
+
+def _kinds(kind: Optional[Kind]) -> list[str]:
+    return [kind.value] if kind else ["hardware", "model"]
+
+
+@handle_errors
+def profiles_list(
+    kind: Optional[Kind] = typer.Option(None, "--kind", "-k", help="Only this kind of profile."),
+    fmt: Format = FormatOpt,
+    profiles: Optional[Path] = ProfilesOpt,
+) -> None:
+    """List the available profiles and which file each comes from."""
+    from planner import report
+    from planner.inventory import list_profiles
+
+    catalog = open_catalog(profiles)
+    listing = {k: list_profiles(catalog, k) for k in _kinds(kind)}
+    titles = {"hardware": "Hardware", "model": "Models", "law": "Scaling laws"}
+
+    def md() -> str:
+        out = []
+        for k, items in listing.items():
+            header, rows, numeric = report.profile_list_rows(k, items)
+            out.append(f"## {titles[k]}\n\n" + report.markdown_table(header, rows, numeric))
+        return "\n".join(out)
+
+    def rich() -> list:
+        return [report.rich_table(titles[k], *report.profile_list_rows(k, items)) for k, items in listing.items()]
+
+    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, **{k: v for k, v in listing.items()}}, markdown=md, rich=rich)
+
+
+@handle_errors
+def profiles_show(
+    name: str = typer.Argument(..., help="Profile id."),
+    kind: Optional[Kind] = typer.Option(None, "--kind", "-k", help="Kind of profile (found automatically when the id is unique)."),
+    fmt: Format = FormatOpt,
+    profiles: Optional[Path] = ProfilesOpt,
+) -> None:
+    """Show one profile: its fields, derived values and sources."""
+    from planner import report
+    from planner.inventory import show_profile
+
+    catalog = open_catalog(profiles)
+    data = show_profile(catalog, name, kind.value if kind else None)
+    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, **data},
+         markdown=lambda: report.profile_to_markdown(data), rich=lambda: report.profile_to_rich(data))
+
+
+@handle_errors
+def profiles_validate(
+    directory: Optional[Path] = typer.Argument(None, help="Folder to check (hardware/, models/, laws/); default: the built-in profiles."),
+) -> None:
+    """Check every profile in a folder; report every problem; exit 2 if there is any."""
+    from planner.files.catalog import bundled_dir, validate_dir
+    from planner.inventory import all_parsers
+
+    target = directory or bundled_dir()
+    checked, problems = validate_dir(target, all_parsers())
+    for problem in problems:
+        typer.echo(f"Error: {problem}", err=True)
+    if problems:
+        typer.echo(f"{target}: {checked} profiles checked, {len(problems)} problem(s)")
+        raise typer.Exit(EXIT_ERROR)
+    if checked == 0:
+        raise PlannerError(f"{target}: no profiles found (expected hardware/*.yaml, models/*.yaml or laws/*.yaml)")
+    typer.echo(f"{target}: {checked} profiles checked, no problems")
+
+
+@handle_errors
+def profiles_import_hf(
+    config: Path = typer.Argument(..., help="A Hugging Face config.json on disk (no network)."),
+    model_id: str = typer.Option(..., "--id", help="Id for the new profile, e.g. my-model-7b."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the YAML (default: stdout)."),
+    source: str = typer.Option("", "--source", help="Citation for the config (default: the file path)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a model profile from a Hugging Face config.json."""
+    from planner.files.hf_import import profile_from_hf_config
+    from planner.files.disk import atomic_write, dump_yaml, read_json
+    from planner.files.models import parse_model
+
+    data = profile_from_hf_config(read_json(config), model_id=model_id, source=source or str(config))
+    target = out if out is not None else Path(f"{model_id}.yaml")
+    parsed = parse_model(dict(data), target)  # the profile must load before it is written
+    text = dump_yaml(data)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    atomic_write(out, text, force=force)
+    typer.echo(f"wrote {out}: {parsed.name}, {parsed.total_params / 1e9:.2f} B parameters", err=True)
+

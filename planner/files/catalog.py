@@ -1,0 +1,178 @@
+"""Profile files: discovery, YAML reading, schema and range checks, lookup with suggestions, atomic writes.
+
+Only this module (and the law-file reader it exports helpers to) touches the file system.
+Layout of a profile folder (built-in, ``PLANNER_PROFILES`` or ``--profiles DIR``)::
+
+    DIR/hardware/<id>.yaml   DIR/models/<id>.yaml   DIR/laws/<id>.yaml
+
+The file name is the profile id. Search order: ``--profiles DIR``, then each folder in
+``PLANNER_PROFILES`` (``os.pathsep``-separated), then the bundled set; the first file found for an
+id wins, so a user file overrides a built-in one of the same name.
+"""
+
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from planner.domain import HardwareProfile, ModelProfile
+from planner.errors import ProfileError, UnknownNameError, suggest
+from planner.files.checker import ProfileErrors
+from planner.files.disk import read_yaml
+from planner.files.hardware import parse_hardware
+from planner.files.models import parse_model
+
+KINDS = {"hardware": "hardware", "model": "models", "law": "laws", "quantization": "quantization"}
+ENV_VAR = "PLANNER_PROFILES"
+
+
+# Locations
+
+
+def bundled_dir() -> Path:
+    """The built-in profiles: ``planner/_profiles`` in a wheel, ``<repo>/profiles`` in a checkout."""
+    here = Path(__file__).resolve().parent.parent  # the planner package
+    packaged = here / "_profiles"
+    return packaged if packaged.is_dir() else here.parent / "profiles"
+
+
+def search_dirs(user_dir: str | Path | None = None) -> list[Path]:
+    """Profile folders in lookup order (highest priority first)."""
+    dirs: list[Path] = []
+    if user_dir:
+        path = Path(user_dir).expanduser()
+        if not path.is_dir():
+            raise ProfileError(path, None, "profile folder does not exist (from --profiles)")
+        dirs.append(path)
+    for part in os.environ.get(ENV_VAR, "").split(os.pathsep):
+        if part.strip():
+            path = Path(part.strip()).expanduser()
+            if not path.is_dir():
+                raise ProfileError(path, None, f"profile folder does not exist (from {ENV_VAR})")
+            dirs.append(path)
+    dirs.append(bundled_dir())
+    return dirs
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFile:
+    kind: str
+    id: str
+    path: Path
+    builtin: bool
+    overrides: Path | None  # the built-in (or lower-priority) file this one hides
+
+
+class Catalog:
+    """Lazy index of profile files; profiles are parsed on first use."""
+
+    def __init__(self, user_dir: str | Path | None = None):
+        self.dirs = search_dirs(user_dir)
+        self._bundled = bundled_dir().resolve()
+        self._files: dict[str, dict[str, ProfileFile]] = {}
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def files(self, kind: str) -> dict[str, ProfileFile]:
+        if kind not in self._files:
+            found: dict[str, ProfileFile] = {}
+            for directory in self.dirs:
+                sub = directory / KINDS[kind]
+                if not sub.is_dir():
+                    continue
+                for path in sorted(sub.glob("*.y*ml")):
+                    stem = path.stem
+                    builtin = directory.resolve() == self._bundled
+                    if stem in found:
+                        prev = found[stem]
+                        if prev.overrides is None and prev.path != path:
+                            found[stem] = ProfileFile(kind, stem, prev.path, prev.builtin, path)
+                        continue
+                    found[stem] = ProfileFile(kind, stem, path, builtin, None)
+            self._files[kind] = dict(sorted(found.items()))
+        return self._files[kind]
+
+    def names(self, kind: str) -> list[str]:
+        return list(self.files(kind))
+
+    def file(self, kind: str, name: str) -> ProfileFile:
+        files = self.files(kind)
+        key = name.strip()
+        if key not in files:
+            lowered = {k.lower(): k for k in files}
+            if key.lower() in lowered:
+                key = lowered[key.lower()]
+            else:
+                raise UnknownNameError(kind, name, files)
+        return files[key]
+
+    def get(self, kind: str, name: str, parse: Callable[[dict, Path], Any]) -> Any:
+        """Parse (once) and return profile ``name`` of ``kind`` with ``parse(data, path)``."""
+        entry = self.file(kind, name)
+        cache_key = (kind, entry.id)
+        if cache_key not in self._cache:
+            data = read_yaml(entry.path)
+            self._cache[cache_key] = parse(data, entry.path)
+        return self._cache[cache_key]
+
+    def hardware(self, name: str) -> HardwareProfile:
+        return self.get("hardware", name, parse_hardware)
+
+    def model(self, name: str) -> ModelProfile:
+        return self.get("model", name, parse_model)
+
+    def raw(self, kind: str, name: str) -> dict:
+        return read_yaml(self.file(kind, name).path)
+
+    def describe_source(self, kind: str, name: str) -> str:
+        """'built-in' or the user file, and what it overrides: for reports."""
+        entry = self.file(kind, name)
+        if entry.builtin:
+            return "built-in"
+        text = str(entry.path)
+        if entry.overrides is not None:
+            text += " (overrides built-in)" if _is_under(entry.overrides, self._bundled) else f" (overrides {entry.overrides})"
+        return text
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and writing files
+
+# ---------------------------------------------------------------------------------------------
+# Validation of a whole folder
+
+
+def validate_dir(directory: Path, parsers: Mapping[str, Callable[[dict, Path], Any]] | None = None) -> tuple[int, list[ProfileError]]:
+    """Parse every profile under ``directory``; return (files checked, every problem found)."""
+    parsers = dict(parsers or {"hardware": parse_hardware, "model": parse_model})
+    checked, problems = 0, []
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ProfileError(directory, None, "profile folder does not exist")
+    for kind, parse in parsers.items():
+        sub = directory / KINDS[kind]
+        for path in sorted(sub.glob("*.y*ml")) if sub.is_dir() else []:
+            checked += 1
+            try:
+                parse(read_yaml(path), path)
+            except ProfileErrors as exc:
+                problems.extend(exc.problems)
+            except ProfileError as exc:
+                problems.append(exc)
+    known = {KINDS[k] for k in parsers}
+    for child in sorted(directory.iterdir()):
+        if child.is_dir() and child.name not in set(KINDS.values()) and not child.name.startswith((".", "_")):
+            hint = suggest(child.name, known)
+            problems.append(ProfileError(child, None, "unknown profile folder" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected {', '.join(sorted(known))}")))
+    return checked, problems
+
