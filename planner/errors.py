@@ -12,13 +12,16 @@ class PlannerError(Exception):
 
 
 class ProfileError(PlannerError):
-    """A profile file is malformed: names the file, the field and what was expected."""
+    """A file is malformed: names the file, its line (when known), the field and what was expected."""
 
-    def __init__(self, path: Path | str | None, field: str | None, message: str):
+    def __init__(self, path: Path | str | None, field: str | None, message: str, *, line: int | None = None):
         self.path = Path(path) if path is not None else None
         self.field = field
         self.message = message
+        self.line = line
         where = str(self.path) if self.path else "profile"
+        if line is not None:
+            where += f":{line}"
         if field:
             where += f": field '{field}'"
         super().__init__(f"{where}: {message}")

@@ -143,11 +143,11 @@ def test_validate_reports_every_problem_with_file_and_field(tmp_path):
     result = run("profiles", "validate", tmp_path)
     assert result.exit_code == 2
     err = result.stderr
-    assert "bad.yaml: field 'peak_flops.bf16'" in err
-    assert "field 'memory.bandwith': unknown key; did you mean 'bandwidth'?" in err
-    assert "field 'memory.bandwidth': required field is missing" in err
-    assert "broken.yaml: malformed YAML at line" in err
-    assert "field 'architecture.n_layers': expected an integer" in err
+    assert "bad.yaml:5: field 'peak_flops.bf16'" in err  # file:line: field
+    assert "bad.yaml:6: field 'memory.bandwith': unknown key; did you mean 'bandwidth'?" in err
+    assert "bad.yaml:6: field 'memory.bandwidth': required field is missing" in err  # the line of its parent
+    assert "broken.yaml:4: malformed YAML at line 4" in err
+    assert "typed.yaml:4: field 'architecture.n_layers': expected an integer" in err
     assert "field 'architecture.colour': unknown key" in err
     assert "Traceback" not in result.output
 

@@ -137,16 +137,16 @@ def resolve_method(law: ScalingLaw, method: str) -> tuple[MethodEntry, list[str]
 
 
 def precision_transform(precision: str | None, penalty: Any = None, params_b: float | None = None):
-    """A per-sample transform from ``planner.quantization.apply_penalty`` (None when no precision is asked)."""
+    """A per-sample transform from ``accuracy.quantization.apply_penalty`` (None when no precision is asked).
+
+    ``penalty``: the QuantPenalty to apply (the caller reads it from its catalog; the library never does).
+    """
     if precision is None and penalty is None:
         return None
+    if penalty is None:
+        raise InputError(f"precision {precision!r} needs a quantization penalty (none was given)")
     from planner.accuracy import quantization
 
-    if penalty is None:
-        from planner.files.catalog import Catalog  # noqa: PLC0415 - removed by the next commit (library takes data)
-        from planner.files.quantization import parse_penalty
-
-        penalty = Catalog().get("quantization", "default", parse_penalty)
     n_params = (params_b or 0.0) * 1e9
 
     def transform(p: np.ndarray) -> np.ndarray:

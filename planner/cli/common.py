@@ -82,9 +82,15 @@ def emit(fmt: Format, *, json_data=None, markdown: Callable[[], str] | None = No
     sys.stdout.flush()
 
 
+ENV_PROFILES = "PLANNER_PROFILES"
+
+
 def open_catalog(profiles: Optional[Path]):
+    """The catalog over ``--profiles DIR``, then each folder of ``PLANNER_PROFILES``, then the built-in profiles."""
     from planner.files.catalog import Catalog
 
-    return Catalog(profiles)
+    dirs: list[tuple[Path | str, str]] = [(profiles, "--profiles")] if profiles else []
+    dirs += [(part.strip(), ENV_PROFILES) for part in os.environ.get(ENV_PROFILES, "").split(os.pathsep) if part.strip()]
+    return Catalog(dirs)
 
 

@@ -123,7 +123,12 @@ def predict(
         precision = lookup_precision(precision).name
     if model and model not in the_law.models and model in catalog.names("model"):
         params_b = catalog.model(model).total_params / 1e9
-    rows = predict_table(the_law, method, ks, model=model, precision=precision, params_b=params_b)
+    penalty = None
+    if precision:
+        from planner.files.quantization import parse_penalty
+
+        penalty = catalog.get("quantization", "default", parse_penalty)
+    rows = predict_table(the_law, method, ks, model=model, precision=precision, penalty=penalty, params_b=params_b)
     notes = report.prediction_notes(the_law.id, source, rows, precision)
     for w in sorted({w for p in rows for w in p.warnings}):
         warn(w)

@@ -1,22 +1,18 @@
-"""Profile files: discovery, YAML reading, schema and range checks, lookup with suggestions, atomic writes.
-
-Only this module (and the law-file reader it exports helpers to) touches the file system.
+"""The catalog of profile files: discovery in the folders it is given, lookup with suggestions, parsing once.
 Layout of a profile folder (built-in, ``PLANNER_PROFILES`` or ``--profiles DIR``)::
 
     DIR/hardware/<id>.yaml   DIR/models/<id>.yaml   DIR/laws/<id>.yaml
 
 The file name is the profile id. Search order: ``--profiles DIR``, then each folder in
-``PLANNER_PROFILES`` (``os.pathsep``-separated), then the bundled set; the first file found for an
-id wins, so a user file overrides a built-in one of the same name.
+``PLANNER_PROFILES`` (``os.pathsep``-separated; the CLI reads both and passes them in), then the
+bundled set; the first file found for an id wins, so a user file overrides a built-in one.
 """
-
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from planner.domain import HardwareProfile, ModelProfile
 from planner.errors import ProfileError, UnknownNameError, suggest
@@ -26,7 +22,6 @@ from planner.files.hardware import parse_hardware
 from planner.files.models import parse_model
 
 KINDS = {"hardware": "hardware", "model": "models", "law": "laws", "quantization": "quantization"}
-ENV_VAR = "PLANNER_PROFILES"
 
 
 # Locations
@@ -39,20 +34,14 @@ def bundled_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "profiles"
 
 
-def search_dirs(user_dir: str | Path | None = None) -> list[Path]:
-    """Profile folders in lookup order (highest priority first)."""
+def search_dirs(user_dirs: Sequence[tuple[str | Path, str]] = ()) -> list[Path]:
+    """Profile folders in lookup order: the user's (each with where it came from, for messages), then the bundled set."""
     dirs: list[Path] = []
-    if user_dir:
-        path = Path(user_dir).expanduser()
+    for raw, origin in user_dirs:
+        path = Path(raw).expanduser()
         if not path.is_dir():
-            raise ProfileError(path, None, "profile folder does not exist (from --profiles)")
+            raise ProfileError(path, None, f"profile folder does not exist (from {origin})")
         dirs.append(path)
-    for part in os.environ.get(ENV_VAR, "").split(os.pathsep):
-        if part.strip():
-            path = Path(part.strip()).expanduser()
-            if not path.is_dir():
-                raise ProfileError(path, None, f"profile folder does not exist (from {ENV_VAR})")
-            dirs.append(path)
     dirs.append(bundled_dir())
     return dirs
 
@@ -69,8 +58,9 @@ class ProfileFile:
 class Catalog:
     """Lazy index of profile files; profiles are parsed on first use."""
 
-    def __init__(self, user_dir: str | Path | None = None):
-        self.dirs = search_dirs(user_dir)
+    def __init__(self, user_dirs: Sequence[tuple[str | Path, str]] = ()):
+        """``user_dirs``: (folder, where it came from) pairs, highest priority first; the bundled set comes last."""
+        self.dirs = search_dirs(user_dirs)
         self._bundled = bundled_dir().resolve()
         self._files: dict[str, dict[str, ProfileFile]] = {}
         self._cache: dict[tuple[str, str], Any] = {}

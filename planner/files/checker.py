@@ -1,10 +1,19 @@
-"""The one collecting checker: every problem of a file at once, each with file and field path."""
+"""The one collecting checker: every problem of a file at once, each with file, field path and YAML line.
+
+Every file format (hardware, models, laws, quantization, engines, plans) is checked through
+:class:`Checker`. A check that fails records a :class:`ProfileError` and returns a default, so the
+parser goes on and finds the next problem; :meth:`Checker.collecting` turns a crash caused by an
+already-reported bad value into the collected report. Lines come from the mapping read by
+``files.disk.read_yaml`` (a ``YamlMapping`` knows the line of every field path).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from planner import units
 from planner.errors import PlannerError, ProfileError, suggest
@@ -18,17 +27,91 @@ class ProfileErrors(PlannerError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-
-
 class Checker:
-    def __init__(self, path: Path):
-        self.path = path
+    """Collects problems of one file. ``data``: the mapping read from it (its ``lines`` give line numbers)."""
+
+    def __init__(self, path: Path | str | None, data: Mapping | None = None):
+        self.path = Path(path) if path is not None else None
+        self.lines: Mapping[str, int] = getattr(data, "lines", None) or {}
         self.problems: list[ProfileError] = []
 
+    def line_of(self, field: str | None) -> int | None:
+        """Line of ``field`` or of its nearest enclosing field that has one."""
+        key = field or ""
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            cut = max(key.rfind("."), key.rfind("["))
+            key = key[:cut] if cut > 0 else ""
+        return None
+
     def fail(self, field: str | None, message: str) -> None:
-        self.problems.append(ProfileError(self.path, field, message))
+        if field is not None and any(p.field == field for p in self.problems):
+            return  # one message per field: the first says what is wrong
+        self.problems.append(ProfileError(self.path, field, message, line=self.line_of(field)))
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Raise the collected problems instead of a crash that an already-reported bad value caused."""
+        try:
+            yield
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError, PlannerError):
+            if self.problems:
+                self.raise_if_any()
+            raise
+        self.raise_if_any()
+
+    def number(self, data: Mapping, key: str, prefix: str = "", *, lo: float = -math.inf, hi: float = math.inf,
+               required: bool = True, default: Any = None) -> float | None:
+        """A finite plain number in [lo, hi] (``1e-3`` written without a dot, which PyYAML reads as text, is accepted)."""
+        name = f"{prefix}{key}"
+        if key not in data or data[key] is None:
+            if required:
+                self.fail(name, "required number is missing")
+            return default
+        v = data[key]
+        if isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                self.fail(name, f"expected a number, got {data[key]!r}")
+                return default
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            self.fail(name, f"expected a finite number, got {data[key]!r}")
+            return default
+        if not lo <= v <= hi:
+            self.fail(name, f"expected a number in [{lo:g}, {hi:g}], got {v!r}")
+            return default
+        return float(v)
+
+    def pair(self, data: Mapping, key: str, prefix: str = "", *, integer: bool = False, required: bool = True):
+        """A ``[low, high]`` pair of numbers with low ≤ high."""
+        name = f"{prefix}{key}"
+        if key not in data:
+            if required:
+                self.fail(name, "required [low, high] pair is missing")
+            return None
+        raw = data[key]
+        v = [_plain_number(x) for x in raw] if isinstance(raw, list) else None
+        if v is None or len(v) != 2 or any(x is None for x in v):
+            self.fail(name, f"expected a [low, high] pair of numbers, got {raw!r}")
+            return None
+        if v[0] > v[1]:
+            self.fail(name, f"expected low ≤ high, got {v!r}")
+            return None
+        return (int(v[0]), int(v[1])) if integer else (float(v[0]), float(v[1]))
+
+    def choice(self, value: Any, field: str, choices: tuple[str, ...] | list[str], what: str) -> Any:
+        """``value`` must be one of ``choices`` (did-you-mean on a miss)."""
+        if value not in choices:
+            hint = suggest(str(value), choices)
+            self.fail(field, f"unknown {what} {value!r}" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected one of {', '.join(choices)}"))
+        return value
 
     def keys(self, data: Mapping, allowed: set[str], required: set[str], prefix: str = "") -> None:
+        if not isinstance(data, Mapping):
+            self.fail(prefix.rstrip(".") or None, f"expected a mapping, got {type(data).__name__}")
+            return
         for key in data:
             if key not in allowed:
                 hint = suggest(str(key), allowed)
@@ -64,9 +147,12 @@ class Checker:
             return default
         return value
 
-    def integer(self, data: Mapping, key: str, prefix: str = "", *, default: int = 0, minimum: int = 1) -> int:
+    def integer(self, data: Mapping, key: str, prefix: str = "", *, default: Any = 0, minimum: int = 1,
+                required: bool = False) -> int:
         name = f"{prefix}{key}"
-        if key not in data:
+        if key not in data or (required and data[key] is None):
+            if required:
+                self.fail(name, "required integer is missing")
             return default
         value = data[key]
         if isinstance(value, float) and value.is_integer():
@@ -81,9 +167,12 @@ class Checker:
             return default
         return value
 
-    def text(self, data: Mapping, key: str, prefix: str = "", *, default: str = "", choices: tuple[str, ...] = ()) -> str:
+    def text(self, data: Mapping, key: str, prefix: str = "", *, default: Any = "", choices: tuple[str, ...] = (),
+             required: bool = False) -> str:
         name = f"{prefix}{key}"
         if key not in data or data[key] is None:
+            if required:
+                self.fail(name, "required text is missing")
             return default
         value = data[key]
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
@@ -118,7 +207,8 @@ class Checker:
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise ProfileErrors(self.problems) if len(self.problems) > 1 else self.problems[0]
+            problems = sorted(self.problems, key=lambda p: (p.line is None, p.line or 0))
+            raise ProfileErrors(problems) if len(problems) > 1 else problems[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,3 +218,14 @@ def check_id(c: Checker, data: Mapping, path: Path) -> None:
     if "id" in data and str(data["id"]) != path.stem:
         c.fail("id", f"expected '{path.stem}' (the file name without .yaml), got {data['id']!r}")
 
+
+def _plain_number(value: Any) -> float | int | None:
+    """A finite int/float, or a numeric string such as '1.5e+09' (PyYAML 1.1 reads those as text); else None."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value

@@ -14,8 +14,14 @@ import yaml
 from planner.errors import ProfileError
 
 
-def read_yaml(path: Path) -> dict:
-    """Read a YAML mapping with ``yaml.safe_load``; any problem becomes a ProfileError naming the file."""
+class YamlMapping(dict):
+    """A YAML mapping as read from a file, with the line of every field: ``lines["a.b[2].c"] = 12`` (1-based)."""
+
+    lines: dict[str, int]
+
+
+def read_yaml(path: Path) -> YamlMapping:
+    """Read a YAML mapping with ``yaml.safe_load`` semantics; any problem becomes a ProfileError naming the file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -23,18 +29,42 @@ def read_yaml(path: Path) -> dict:
     return parse_yaml_text(text, path)
 
 
-def parse_yaml_text(text: str, path: Path) -> dict:
-    """Parse YAML text (``yaml.safe_load``) into a mapping; problems name ``path``."""
+def parse_yaml_text(text: str, path: Path) -> YamlMapping:
+    """Parse YAML text (safe loader) into a mapping that knows each field's line; problems name ``path``."""
+    loader = yaml.SafeLoader(text)
     try:
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(path, None, f"malformed YAML{where}: {problem}") from None
+        raise ProfileError(path, None, f"malformed YAML{where}: {problem}", line=mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise ProfileError(path, None, f"expected a mapping of fields at the top level, got {type(data).__name__}")
-    return data
+    marked = YamlMapping(data)
+    marked.lines = {}
+    _collect_lines(node, "", marked.lines)
+    return marked
+
+
+def _collect_lines(node, prefix: str, out: dict[str, int]) -> None:
+    """Record the 1-based line of every mapping key and sequence item below ``node`` (iteratively: deep files are fine)."""
+    stack = [(node, prefix)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                key = f"{where}.{key_node.value}" if where else str(key_node.value)
+                out.setdefault(key, key_node.start_mark.line + 1)
+                stack.append((value_node, key))
+        elif isinstance(current, yaml.SequenceNode):
+            for i, item in enumerate(current.value):
+                key = f"{where}[{i}]"
+                out.setdefault(key, item.start_mark.line + 1)
+                stack.append((item, key))
 
 
 def read_json(path: Path) -> dict:

@@ -20,7 +20,7 @@ _HW_EFFICIENCY = {"compute", "memory_bandwidth", "compute_half_tokens", "dequant
 
 def parse_hardware(data: dict, path: Path) -> HardwareProfile:
     """Build a HardwareProfile from a YAML mapping, collecting every problem."""
-    c = Checker(path)
+    c = Checker(path, data)
     c.keys(data, _HW_TOP, _HW_REQUIRED)
     check_id(c, data, path)
     peaks_raw = c.mapping(data, "peak_flops")

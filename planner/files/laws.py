@@ -17,7 +17,8 @@ from planner.accuracy.laws import (
     ScalingLaw,
 )
 from planner.accuracy.scaling import METHODS, FitResult
-from planner.errors import ProfileError, suggest
+from planner.errors import suggest
+from planner.files.checker import Checker
 
 # ---------------------------------------------------------------------------------------------
 # YAML: parse and dump
@@ -36,102 +37,29 @@ _COVERAGE = {"k_range", "params_b_range", "models"}
 _SIZE = {"intercept", "slope", "n_models", "params_b_range", "residual_sd"}
 
 
-class _Check:
-    def __init__(self, path):
-        self.path = path
-
-    def fail(self, field, message):
-        raise ProfileError(self.path, field, message)
-
-    def keys(self, data, allowed, required, prefix=""):
-        if not isinstance(data, dict):
-            self.fail(prefix.rstrip(".") or None, f"expected a mapping, got {type(data).__name__}")
-        for key in data:
-            if key not in allowed:
-                hint = suggest(str(key), allowed)
-                self.fail(f"{prefix}{key}", "unknown key" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(sorted(allowed))}"))
-        for key in sorted(required - set(data)):
-            self.fail(f"{prefix}{key}", "required field is missing")
-
-    def number(self, data, key, prefix="", *, lo=-math.inf, hi=math.inf, required=True, default=None):
-        if key not in data or data[key] is None:
-            if required:
-                self.fail(f"{prefix}{key}", "required number is missing")
-            return default
-        v = data[key]
-        if isinstance(v, str):
-            try:
-                v = float(v)  # PyYAML reads 1e-3 (no dot) as a string
-            except ValueError:
-                self.fail(f"{prefix}{key}", f"expected a number, got {data[key]!r}")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            self.fail(f"{prefix}{key}", f"expected a finite number, got {data[key]!r}")
-        if not lo <= v <= hi:
-            self.fail(f"{prefix}{key}", f"expected a number in [{lo:g}, {hi:g}], got {v!r}")
-        return float(v)
-
-    def integer(self, data, key, prefix="", *, lo=0, required=True, default=None):
-        if key not in data or data[key] is None:
-            if required:
-                self.fail(f"{prefix}{key}", "required integer is missing")
-            return default
-        v = data[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            self.fail(f"{prefix}{key}", f"expected an integer ≥ {lo}, got {v!r}")
-        return v
-
-    def text(self, data, key, prefix="", *, required=False, default=""):
-        if key not in data or data[key] is None:
-            if required:
-                self.fail(f"{prefix}{key}", "required text is missing")
-            return default
-        if not isinstance(data[key], str):
-            self.fail(f"{prefix}{key}", f"expected text, got {type(data[key]).__name__}")
-        return data[key]
-
-    def boolean(self, data, key, prefix="", default=False):
-        if key not in data:
-            return default
-        if not isinstance(data[key], bool):
-            self.fail(f"{prefix}{key}", f"expected true or false, got {data[key]!r}")
-        return data[key]
-
-    def pair(self, data, key, prefix="", *, integer=False, required=True):
-        if key not in data:
-            if required:
-                self.fail(f"{prefix}{key}", "required [low, high] pair is missing")
-            return None
-        v = data[key]
-        if not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v):
-            self.fail(f"{prefix}{key}", f"expected a [low, high] pair of numbers, got {v!r}")
-        if v[0] > v[1]:
-            self.fail(f"{prefix}{key}", f"expected low ≤ high, got {v!r}")
-        return (int(v[0]), int(v[1])) if integer else (float(v[0]), float(v[1]))
-
-    def method(self, value, field):
-        if value not in METHODS:
-            hint = suggest(str(value), METHODS)
-            self.fail(field, f"unknown method {value!r}" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected one of {', '.join(METHODS)}"))
-        return value
-
-
 def parse_law(data: dict, path) -> ScalingLaw:
-    """Build a ScalingLaw from a YAML mapping; any problem raises ProfileError(path, field, message)."""
+    """Build a ScalingLaw from a YAML mapping; raises every problem found (ProfileError / ProfileErrors, with lines)."""
     path = Path(path)
-    c = _Check(path)
+    c = Checker(path, data)
+    with c.collecting():
+        law = _parse_law_fields(c, data, path)
+    return law
+
+
+def _parse_law_fields(c: Checker, data: dict, path: Path) -> ScalingLaw:
     c.keys(data, _TOP, _TOP_REQUIRED)
-    if data["kind"] != "law":
+    if "kind" in data and data["kind"] != "law":
         c.fail("kind", f"expected 'law', got {data['kind']!r}")
     law_id = c.text(data, "id", required=True)
     if path.suffix in (".yaml", ".yml") and law_id != path.stem:
         c.fail("id", f"expected '{path.stem}' (the file name without .yaml), got {law_id!r}")
     if "schema_version" in data and data["schema_version"] != SCHEMA_VERSION:
         c.fail("schema_version", f"expected {SCHEMA_VERSION}, got {data['schema_version']!r}")
-    models_raw = data["models"]
+    models_raw = data.get("models")
     if not isinstance(models_raw, dict) or not models_raw:
         c.fail("models", "expected a non-empty mapping of model id -> {name, params_b, ...}")
     models = {}
-    for mid, m in models_raw.items():
+    for mid, m in (models_raw.items() if isinstance(models_raw, dict) else ()):
         p = f"models.{mid}."
         c.keys(m, _MODEL, {"name"}, p)
         models[str(mid)] = LawModel(
@@ -141,17 +69,17 @@ def parse_law(data: dict, path) -> ScalingLaw:
             anchor_accuracy=c.number(m, "anchor_accuracy", p, lo=0.0, hi=1.0, required=False),
             source=c.text(m, "source", p),
         )
-    fits_raw = data["fits"]
+    fits_raw = data.get("fits")
     if not isinstance(fits_raw, dict) or not fits_raw:
         c.fail("fits", "expected a non-empty mapping of fit id -> fitted form")
-    fits = {fid: _parse_fit(c, str(fid), f) for fid, f in fits_raw.items()}
-    methods_raw = data["methods"]
+    fits = {fid: _parse_fit(c, str(fid), f) for fid, f in (fits_raw.items() if isinstance(fits_raw, dict) else ())}
+    methods_raw = data.get("methods")
     if not isinstance(methods_raw, dict) or not methods_raw:
         c.fail("methods", "expected a mapping of method id -> {fit: ...} or {derived_from: ...}")
     methods = {}
-    for name, m in methods_raw.items():
+    for name, m in (methods_raw.items() if isinstance(methods_raw, dict) else ()):
         p = f"methods.{name}."
-        c.method(name, f"methods.{name}")
+        c.choice(name, f"methods.{name}", METHODS, "method")
         c.keys(m, _METHOD, set(), p)
         fit_id = c.text(m, "fit", p, default=None)
         derived = c.text(m, "derived_from", p, default=None)
@@ -161,7 +89,7 @@ def parse_law(data: dict, path) -> ScalingLaw:
             hint = suggest(fit_id, fits)
             c.fail(f"{p}fit", f"unknown fit {fit_id!r}" + (f"; did you mean '{hint[0]}'?" if hint else ""))
         if derived is not None:
-            c.method(derived, f"{p}derived_from")
+            c.choice(derived, f"{p}derived_from", METHODS, "method")
             if derived not in methods_raw:
                 c.fail(f"{p}derived_from", f"method {derived!r} is not defined in this law")
         if fit_id is not None:
@@ -169,25 +97,28 @@ def parse_law(data: dict, path) -> ScalingLaw:
             if name not in form.methods:
                 c.fail(f"{p}fit", f"form '{form.name}' of fit '{fit_id}' cannot describe method '{name}'")
         methods[name] = MethodEntry(method=name, fit=fit_id, derived_from=derived, note=c.text(m, "note", p))
-    points_raw = data["points"]
+    points_raw = data.get("points")
     if not isinstance(points_raw, list):
         c.fail("points", "expected a list of data points")
     points = []
-    for i, pt in enumerate(points_raw):
+    for i, pt in enumerate(points_raw if isinstance(points_raw, list) else ()):
         p = f"points[{i}]."
+        before = len(c.problems)
         c.keys(pt, _POINT, {"model", "method", "samples", "accuracy"}, p)
-        points.append(
-            LawPoint(
-                model=c.text(pt, "model", p, required=True),
-                method=c.method(pt["method"], f"{p}method"),
-                samples=c.integer(pt, "samples", p, lo=1),
-                accuracy=c.number(pt, "accuracy", p, lo=0.0, hi=1.0),
-                n_problems=c.integer(pt, "n_problems", p, lo=1, required=False),
-                source=c.text(pt, "source", p),
-                row=c.text(pt, "row", p),
-            )
+        if not isinstance(pt, dict):
+            continue
+        fields = dict(
+            model=c.text(pt, "model", p, required=True),
+            method=c.choice(pt.get("method"), f"{p}method", METHODS, "method"),
+            samples=c.integer(pt, "samples", p, minimum=1, required=True),
+            accuracy=c.number(pt, "accuracy", p, lo=0.0, hi=1.0),
+            n_problems=c.integer(pt, "n_problems", p, minimum=1, required=False, default=None),
+            source=c.text(pt, "source", p),
+            row=c.text(pt, "row", p),
         )
-    sources = data["sources"]
+        if len(c.problems) == before:
+            points.append(LawPoint(**fields))
+    sources = data.get("sources")
     if not isinstance(sources, dict) or not sources or not all(isinstance(v, str) and v.strip() for v in sources.values()):
         c.fail("sources", "expected a mapping of source id -> citation text")
     cov = data.get("coverage") or {}
@@ -204,7 +135,7 @@ def parse_law(data: dict, path) -> ScalingLaw:
         size_law = scaling.SizeLaw(
             intercept=c.number(s, "intercept", "size_law."),
             slope=c.number(s, "slope", "size_law."),
-            n_models=c.integer(s, "n_models", "size_law.", lo=2),
+            n_models=c.integer(s, "n_models", "size_law.", minimum=2, required=True),
             params_range_b=c.pair(s, "params_b_range", "size_law."),
             residual_sd=c.number(s, "residual_sd", "size_law.", lo=0.0),
         )
@@ -236,7 +167,7 @@ def parse_law(data: dict, path) -> ScalingLaw:
     )
 
 
-def _parse_fit(c: _Check, fid: str, f) -> LawFit:
+def _parse_fit(c: Checker, fid: str, f) -> LawFit:
     p = f"fits.{fid}."
     c.keys(f, _FIT, _FIT_REQUIRED, p)
     form_name = c.text(f, "form", p, required=True)
@@ -294,7 +225,7 @@ def _parse_fit(c: _Check, fid: str, f) -> LawFit:
     methods = f.get("methods") or []
     models = f.get("models") or []
     for i, m in enumerate(methods):
-        c.method(m, f"{p}methods[{i}]")
+        c.choice(m, f"{p}methods[{i}]", METHODS, "method")
     if not isinstance(models, list) or any(not isinstance(m, str) for m in models):
         c.fail(f"{p}models", "expected a list of model ids")
     held = f.get("heldout_error_pts") or {}
@@ -307,8 +238,8 @@ def _parse_fit(c: _Check, fid: str, f) -> LawFit:
         theta_names=tuple(names),
         theta=tuple(theta),
         covariance=cov,
-        n_points=c.integer(q, "n_points", f"{p}quality.", lo=1),
-        n_params=c.integer(q, "n_params", f"{p}quality.", lo=0, required=False, default=len(names)),
+        n_points=c.integer(q, "n_points", f"{p}quality.", minimum=1, required=True),
+        n_params=c.integer(q, "n_params", f"{p}quality.", minimum=0, required=False, default=len(names)),
         residuals=tuple(float(r) for r in residuals),
         rmse=c.number(q, "rmse", f"{p}quality.", lo=0.0),
         success=c.boolean(q, "success", f"{p}quality.", default=True),
@@ -317,8 +248,8 @@ def _parse_fit(c: _Check, fid: str, f) -> LawFit:
         k_range=c.pair(f, "k_range", p, integer=True),
         models=tuple(models),
         methods=tuple(methods),
-        seed=c.integer(f, "seed", p, required=False, default=0),
-        n_boot=c.integer(f, "n_boot", p, required=False, default=0),
+        seed=c.integer(f, "seed", p, minimum=0, required=False, default=0),
+        n_boot=c.integer(f, "n_boot", p, minimum=0, required=False, default=0),
     )
     return LawFit(
         id=fid,

@@ -18,7 +18,7 @@ _MLA = {"kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim", "q
 
 def parse_model(data: dict, path: Path) -> ModelProfile:
     """Build a ModelProfile from a YAML mapping, collecting every problem."""
-    c = Checker(path)
+    c = Checker(path, data)
     c.keys(data, _MODEL_TOP, _MODEL_REQUIRED)
     check_id(c, data, path)
     arch = c.mapping(data, "architecture")
