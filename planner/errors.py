@@ -56,3 +56,26 @@ def suggest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
     close = difflib.get_close_matches(key, list(lowered), n=n, cutoff=0.6)
     contains = [k for k in sorted(lowered) if key and (key in k) and k not in close]
     return [lowered[k] for k in (close + contains)[:n]]
+
+
+def short(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for messages: a hostile value is never echoed whole.
+
+    Containers are summarised without walking them (a value expanded by YAML aliases may be huge).
+    """
+    containers = (list, tuple, set, frozenset, dict)
+    if isinstance(value, containers):
+        items = (list(value.items()) if isinstance(value, dict) else list(value)) if len(value) <= 8 else []
+        flat = [x for pair in items for x in (pair if isinstance(value, dict) else (pair,))]
+        if 0 < len(value) <= 8 and not any(isinstance(x, containers) for x in flat):
+            return short_text(repr(value), limit)
+        kind = type(value).__name__
+        return f"a {kind} of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return short_text(repr(value), limit)
+
+
+def short_text(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import re
 
+from planner.errors import short
+
 KILO, MEGA, GIGA, TERA, PETA = 1e3, 1e6, 1e9, 1e12, 1e15
 KIB, MIB, GIB = 1024.0, 1024.0**2, 1024.0**3
 
@@ -50,13 +52,13 @@ def parse_quantity(value: object, dimension: str) -> float:
     elif isinstance(value, str):
         match = _QUANTITY.match(value.replace("_", "").replace(",", ""))
         if not match:
-            raise QuantityError(f"cannot read {value!r} as a quantity ({_example(dimension)})")
+            raise QuantityError(f"cannot read {short(value)} as a quantity ({_example(dimension)})")
         number, unit = float(match.group(1)), match.group(2)
         result = number * _unit_factor(unit, dimension, value)
     else:
         raise QuantityError(f"expected a number or a string like {_example(dimension)}, got {type(value).__name__}")
     if not math.isfinite(result):
-        raise QuantityError(f"{value!r} is not a finite number")
+        raise QuantityError(f"{short(value)} is not a finite number")
     return result
 
 
@@ -70,9 +72,9 @@ def _unit_factor(unit: str, dimension: str, original: str) -> float:
             stem = unit[len(prefix):]
             if unit.startswith(prefix) and stem in _STEMS:
                 if _STEMS[stem] != dimension:
-                    raise QuantityError(f"{original!r} is in {_STEMS[stem]}, expected {dimension} ({_example(dimension)})")
+                    raise QuantityError(f"{short(original)} is in {_STEMS[stem]}, expected {dimension} ({_example(dimension)})")
                 return factor
-    raise QuantityError(f"unknown unit {unit!r} in {original!r} ({_example(dimension)})")
+    raise QuantityError(f"unknown unit {short(unit, 20)} in {short(original)} ({_example(dimension)})")
 
 
 def _example(dimension: str) -> str:

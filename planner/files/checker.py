@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Mapping
 
 from planner import units
-from planner.errors import PlannerError, ProfileError, suggest
+from planner.errors import PlannerError, ProfileError, short, suggest
+
+# Integers read from files stay exact in float arithmetic (2**53); physical bounds are each parser's.
+MAX_INTEGER = 2**53
+_WHOLE = re.compile(r"^\s*-?[0-9]{1,16}\s*$")
 
 
 class ProfileErrors(PlannerError):
@@ -74,13 +79,13 @@ class Checker:
             try:
                 v = float(v)
             except ValueError:
-                self.fail(name, f"expected a number, got {data[key]!r}")
+                self.fail(name, f"expected a number, got {short(data[key])}")
                 return default
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            self.fail(name, f"expected a finite number, got {data[key]!r}")
+            self.fail(name, f"expected a finite number, got {short(data[key])}")
             return default
         if not lo <= v <= hi:
-            self.fail(name, f"expected a number in [{lo:g}, {hi:g}], got {v!r}")
+            self.fail(name, f"expected a number in [{lo:g}, {hi:g}], got {short(v)}")
             return default
         return float(v)
 
@@ -94,10 +99,10 @@ class Checker:
         raw = data[key]
         v = [_plain_number(x) for x in raw] if isinstance(raw, list) else None
         if v is None or len(v) != 2 or any(x is None for x in v):
-            self.fail(name, f"expected a [low, high] pair of numbers, got {raw!r}")
+            self.fail(name, f"expected a [low, high] pair of numbers, got {short(raw)}")
             return None
         if v[0] > v[1]:
-            self.fail(name, f"expected low ≤ high, got {v!r}")
+            self.fail(name, f"expected low ≤ high, got {short(v)}")
             return None
         return (int(v[0]), int(v[1])) if integer else (float(v[0]), float(v[1]))
 
@@ -105,7 +110,7 @@ class Checker:
         """``value`` must be one of ``choices`` (did-you-mean on a miss)."""
         if value not in choices:
             hint = suggest(str(value), choices)
-            self.fail(field, f"unknown {what} {value!r}" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected one of {', '.join(choices)}"))
+            self.fail(field, f"unknown {what} {short(value)}" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected one of {', '.join(choices)}"))
         return value
 
     def keys(self, data: Mapping, allowed: set[str], required: set[str], prefix: str = "") -> None:
@@ -143,27 +148,28 @@ class Checker:
             return default
         if value < minimum or (value == 0 and not allow_zero and minimum >= 0) or value > maximum:
             bound = f"between {minimum:g} and {maximum:g}" if math.isfinite(maximum) else ("≥ 0" if allow_zero else "> 0")
-            self.fail(name, f"expected a value {bound}, got {data[key]!r}")
+            self.fail(name, f"expected a value {bound}, got {short(data[key])}")
             return default
         return value
 
     def integer(self, data: Mapping, key: str, prefix: str = "", *, default: Any = 0, minimum: int = 1,
-                required: bool = False) -> int:
+                required: bool = False, maximum: int = MAX_INTEGER) -> int:
         name = f"{prefix}{key}"
         if key not in data or (required and data[key] is None):
             if required:
                 self.fail(name, "required integer is missing")
             return default
         value = data[key]
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, float) and value.is_integer() and abs(value) <= maximum:
             value = int(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and _WHOLE.match(value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(name, f"expected an integer, got {value!r}")
+            self.fail(name, f"expected an integer, got {short(value)}")
             return default
-        if value < minimum:
-            self.fail(name, f"expected an integer ≥ {minimum}, got {value}")
+        if value < minimum or value > maximum:
+            self.fail(name, f"expected an integer ≥ {minimum}, got {short(value)}" if value < minimum
+                      else f"expected an integer between {minimum} and {maximum:,}, got {short(value)}")
             return default
         return value
 
@@ -181,14 +187,14 @@ class Checker:
         value = str(value)
         if choices and value not in choices:
             hint = suggest(value, choices)
-            self.fail(name, f"expected one of {', '.join(choices)}, got {value!r}" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+            self.fail(name, f"expected one of {', '.join(choices)}, got {short(value)}" + (f"; did you mean '{hint[0]}'?" if hint else ""))
         return value
 
     def boolean(self, data: Mapping, key: str, prefix: str = "", *, default: bool = False) -> bool:
         if key not in data:
             return default
         if not isinstance(data[key], bool):
-            self.fail(f"{prefix}{key}", f"expected true or false, got {data[key]!r}")
+            self.fail(f"{prefix}{key}", f"expected true or false, got {short(data[key])}")
             return default
         return data[key]
 
@@ -216,7 +222,7 @@ class Checker:
 
 def check_id(c: Checker, data: Mapping, path: Path) -> None:
     if "id" in data and str(data["id"]) != path.stem:
-        c.fail("id", f"expected '{path.stem}' (the file name without .yaml), got {data['id']!r}")
+        c.fail("id", f"expected '{path.stem}' (the file name without .yaml), got {short(data['id'])}")
 
 
 def _plain_number(value: Any) -> float | int | None:
