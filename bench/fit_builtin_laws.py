@@ -16,31 +16,67 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import heldout_scaling as H  # noqa: E402
+import heldout_scaling as H
 
-from planner.accuracy import scaling  # noqa: E402
-from planner.accuracy.law_fit import build_law  # noqa: E402
-from planner.accuracy.laws import LawFit, LawModel, LawPoint, MethodEntry  # noqa: E402
-from planner.files.laws import law_to_yaml_dict  # noqa: E402
-from planner.files.disk import atomic_write, dump_yaml  # noqa: E402
+from planner.accuracy import scaling
+from planner.accuracy.law_fit import build_law
+from planner.accuracy.laws import LawFit, LawModel, LawPoint, LawWorkload, MethodEntry
+from planner.files.catalog import Catalog
+from planner.files.disk import atomic_write, dump_yaml
+from planner.files.laws import law_to_yaml_dict
 
 SEED = 20240821
 N_BOOT = 200
 FIT_METRICS = ("accuracy_pct", "coverage_pct", "pass_rate_pct")
 
-# Computed parameter counts from shared/data/models.csv notes (config.json of the model or its donor);
-# Minerva sizes are nominal (no public config).
-PARAMS_B = {
-    "mistral-7b": (7.242, "Mistral-7B-v0.1 config computes to 7.242B (models.csv)"),
-    "llemma-7b-metamath": (6.739, "Llemma-7B (Code Llama 7B donor config) computes to 6.739B (models.csv); MetaMath SFT by Wu et al."),
-    "llemma-34b-metamath": (33.744, "Llemma-34B (Code Llama 34B donor config) computes to 33.744B (models.csv); MetaMath SFT by Wu et al."),
-    "llama3-8b-instruct": (8.030, "Llama-3-8B computes to 8.030B (models.csv)"),
-    "llemma-7b": (6.739, "Llemma-7B computes to 6.739B (models.csv)"),
-    "llemma-34b": (33.744, "Llemma-34B computes to 33.744B (models.csv)"),
-    "minerva-8b": (8.0, "nominal (Lewkowycz et al. 2022)"),
-    "minerva-62b": (62.0, "nominal (Lewkowycz et al. 2022)"),
-    "minerva-540b": (540.0, "nominal (Lewkowycz et al. 2022)"),
+# The catalog model profile that costs each law model (its architecture; a fine-tune runs as its base) and, through
+# it, the model's size (computed from config.json, unrounded). Minerva has no public config: nominal sizes.
+PROFILES = {
+    "mistral-7b": "mistral-7b",
+    "llemma-7b-metamath": "llemma-7b",  # MetaMath SFT of Llemma-7B by Wu et al.: same architecture
+    "llemma-34b-metamath": "llemma-34b",
+    "llama3-8b-instruct": "llama-3-8b",  # instruct tune of Llama-3-8B: same architecture
+    "llemma-7b": "llemma-7b",
+    "llemma-34b": "llemma-34b",
 }
+NOMINAL_B = {"minerva-8b": 8.0, "minerva-62b": 62.0, "minerva-540b": 540.0}  # Lewkowycz et al. 2022
+
+
+def model_size(mid: str, catalog) -> tuple[float, str | None, str]:
+    """(size in billions, catalog profile id or None, where the size comes from)."""
+    if mid in PROFILES:
+        profile = PROFILES[mid]
+        n = catalog.model(profile).total_params
+        return n / 1e9, profile, f"computed from catalog model profile '{profile}' ({n:,} parameters)"
+    return NOMINAL_B[mid], None, "nominal (Lewkowycz et al. 2022; no public config)"
+
+
+# Prompt length: Wu et al. report FLOPs per question, not prompt lengths. Assumption, the same for both tasks:
+# a zero-shot instruction template plus the problem statement (MetaMath-style SFT models are prompted zero-shot).
+# A sample's cost is dominated by the ~150-300 generated tokens, and the prompt is read once per problem.
+PROMPT_TOKENS_ASSUMED = 150.0
+
+
+def workload(rows: list[dict], dataset: str, catalog) -> LawWorkload:
+    """Generated tokens per sample from Wu et al.'s greedy FLOPs per question at 2 N FLOPs per token."""
+    per_model = {}
+    for r in rows:
+        if r["source_id"] == "WU24" and r["dataset"] == dataset and r["method"] == "Greedy" and r["flops"]:
+            mid = H.MODEL_IDS[r["model"]]
+            size_b, _, _ = model_size(mid, catalog)
+            per_model[mid] = float(r["flops"]) / (2.0 * size_b * 1e9)
+    tokens = sorted(per_model.values())
+    mean = float(np.mean(tokens))
+    detail = ", ".join(f"{m} {t:.0f}" for m, t in sorted(per_model.items()))
+    return LawWorkload(
+        prompt_tokens=PROMPT_TOKENS_ASSUMED,
+        output_tokens=round(mean, 1),
+        source=(f"output_tokens: mean over Wu et al. 2024 (arXiv 2408.00724) Table 1/4 greedy FLOPs per question divided by "
+                f"2 N (N from the catalog profiles): {detail} tokens per sample ({dataset}); prompt_tokens: an assumption "
+                f"({PROMPT_TOKENS_ASSUMED:.0f} tokens, zero-shot template plus problem; Wu et al. report no prompt lengths)"),
+    )
+
+
 NAMES = {v: k for k, v in H.MODEL_IDS.items()}
 
 SOURCES = {
@@ -60,7 +96,7 @@ CHOSEN = {
 
 
 def law_points(rows: list[dict], dataset: str, with_llemma: bool) -> list[LawPoint]:
-    task, n = H.TASKS[dataset]
+    _, n = H.TASKS[dataset]
     out = []
     for pt, r in H.wu_points(rows, dataset):
         out.append(LawPoint(model=pt.model, method=pt.method, samples=pt.samples, accuracy=pt.accuracy, n_problems=n,
@@ -75,13 +111,13 @@ def law_points(rows: list[dict], dataset: str, with_llemma: bool) -> list[LawPoi
     return out
 
 
-def models_for(points: list[LawPoint]) -> dict[str, LawModel]:
+def models_for(points: list[LawPoint], catalog) -> dict[str, LawModel]:
     out = {}
     for mid in dict.fromkeys(p.model for p in points):
         greedy = [p for p in points if p.model == mid and p.method == "greedy"]
-        size, note = PARAMS_B[mid]
+        size, profile, note = model_size(mid, catalog)
         out[mid] = LawModel(id=mid, name=NAMES[mid], params_b=size, anchor_accuracy=greedy[0].accuracy if greedy else None,
-                            source=f"{greedy[0].source} greedy; size: {note}" if greedy else f"size: {note}")
+                            source=f"{greedy[0].source} greedy; size: {note}" if greedy else f"size: {note}", profile=profile)
     return out
 
 
@@ -115,10 +151,11 @@ def main(argv: list[str]) -> int:
     because = CHOSEN["sampling"].format(m=m["saturating_power"], b=m["beta_vote"], l=m["log_linear"],
                                         gm=g["saturating_power"], gb=g["beta_vote"], gl=g["log_linear"])
     out_dir = ROOT / "profiles" / "laws"
+    catalog = Catalog()
     for dataset, with_llemma in (("MATH500", False), ("GSM8K", False)):
         task, _ = H.TASKS[dataset]
         pts = law_points(rows, dataset, with_llemma)
-        models = models_for(pts)
+        models = models_for(pts, catalog)
         extra_fits, extra_methods = {}, {}
         if task == "math500":
             extra_fits["coverage-brown2024"] = brown_coverage(rows)
@@ -132,7 +169,7 @@ def main(argv: list[str]) -> int:
             extra_fits=extra_fits, extra_methods=extra_methods,
             heldout={"sampling": {k: round(v, 3) for k, v in (m if task == "math500" else g).items()}},
             chosen_because={"sampling": because},
-            seed=SEED, n_boot=N_BOOT,
+            seed=SEED, n_boot=N_BOOT, workload=workload(rows, dataset, catalog),
             size_law_models=[k for k in models if k in ("mistral-7b", "llemma-7b-metamath", "llemma-34b-metamath", "llama3-8b-instruct")],
             notes="Greedy accuracy is used as the k = 1 point of every sampling curve (Wu et al. report no sampled k = 1); "
                   "'rebase' is REBASE + weighted voting. No MCTS rows are published for these models, so the law has no mcts curve. "

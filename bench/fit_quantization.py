@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     points, passk, excluded = load_points(args.csv)
-    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    log = lambda msg: print(msg, file=sys.stderr)
     log(f"{len(points)} rows for the fit, {len(passk)} pass@k>1 rows held out, excluded: {dict(excluded)}")
 
     candidates = {}

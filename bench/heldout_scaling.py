@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from planner.accuracy import scaling  # noqa: E402
-from planner.errors import FitError  # noqa: E402
+from planner.accuracy import scaling
+from planner.errors import FitError
 
 DATA = Path("/work/shared/data/scaling_points.csv")
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from planner.accuracy import law_fit, laws
-from planner.files import laws as law_files
 from planner.errors import FitError, InputError, ProfileError, UnknownNameError
+from planner.files import laws as law_files
 from planner.files.disk import dump_yaml, read_yaml
 
 BUILTIN = Path(__file__).resolve().parent.parent / "profiles" / "laws"
@@ -164,5 +164,30 @@ def test_fit_law_from_per_problem_rows():
     p8 = laws.predict_table(law, "pass-at-k", [8], model="user-model")[0]
     m8 = laws.predict_table(law, "majority", [8], model="user-model")[0]
     assert p8.accuracy > m8.accuracy
-    observed = [p for p in law.points if p.method == "pass-at-k" and p.samples == 8][0].accuracy
+    observed = next(p for p in law.points if p.method == "pass-at-k" and p.samples == 8).accuracy
     assert p8.accuracy == pytest.approx(observed, abs=0.03)
+
+
+@pytest.mark.parametrize("name, low, high", [("math500", 235, 291), ("gsm8k", 140, 175)])
+def test_builtin_laws_carry_their_workload(catalog_module, name, low, high):
+    """Generated tokens per sample from Wu et al.'s FLOPs per question at 2 N per token (a cited derivation)."""
+    law = catalog_module.get("law", name, law_files.parse_law)
+    assert law.workload is not None and low <= law.workload.output_tokens <= high
+    assert "Wu et al." in law.workload.source and "assumption" in law.workload.source
+
+
+@pytest.mark.parametrize("name", ["math500", "gsm8k"])
+def test_builtin_law_models_name_the_catalog_profile_and_its_exact_size(catalog_module, name):
+    law = catalog_module.get("law", name, law_files.parse_law)
+    for mid, m in law.models.items():
+        assert m.profile is not None, mid
+        assert m.params_b == catalog_module.model(m.profile).total_params / 1e9
+    assert law.find_model("llemma-7b") == "llemma-7b-metamath"
+    assert law.find_model("LLAMA-3-8B") == "llama3-8b-instruct"
+    assert law.find_model("gpt-4") is None
+
+
+def test_workload_and_profile_round_trip(math500):
+    again = law_files.parse_law(read_yaml_text(dump_yaml(law_files.law_to_yaml_dict(math500))), Path("math500.yaml"))
+    assert again.workload == math500.workload
+    assert {k: (m.profile, m.params_b) for k, m in again.models.items()} == {k: (m.profile, m.params_b) for k, m in math500.models.items()}

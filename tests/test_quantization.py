@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.errors import ProfileError, UnknownNameError
 from planner.accuracy.quantization import (
     QuantPenalty,
     QuantPoint,
@@ -20,11 +19,12 @@ from planner.accuracy.quantization import (
     is_aggregate,
     pass_k_of,
 )
+from planner.errors import ProfileError, UnknownNameError
 from planner.files.catalog import Catalog
 from planner.files.quantization import parse_penalty
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def default() -> QuantPenalty:
     return Catalog().get("quantization", "default", parse_penalty)
 

@@ -13,9 +13,6 @@ import numpy as np
 from planner.domain import check_values
 from planner.errors import InputError
 
-
-
-
 # ---------------------------------------------------------------------------------------------
 # Human pick
 
@@ -91,7 +88,7 @@ def majority_at_k(answers: Sequence, correct, k: int) -> float:
         for g in others:
             nxt: dict[tuple[int, int], int] = {}
             for (s, t), w in ways.items():
-                for x in range(0, min(g, j, rest - s) + 1):
+                for x in range(min(g, j, rest - s) + 1):
                     key = (s + x, t + (x == j))
                     nxt[key] = nxt.get(key, 0) + w * math.comb(g, x)
             ways = nxt

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from planner.accuracy import estimators, scaling
-from planner.accuracy.laws import LawFit, LawModel, LawPoint, MethodEntry, ScalingLaw
+from planner.accuracy.laws import (
+    LawFit,
+    LawModel,
+    LawPoint,
+    LawWorkload,
+    MethodEntry,
+    ScalingLaw,
+)
 from planner.accuracy.scaling import METHODS, Point
 from planner.errors import FitError, InputError, suggest
-
 
 # Form per method family, chosen by held-out error (bench/heldout_scaling.py, docs/scaling.md).
 DEFAULT_FORMS = {
@@ -39,6 +46,7 @@ def build_law(
     n_boot: int = 200,
     notes: str = "",
     size_law_models: Sequence[str] | None = None,
+    workload: LawWorkload | None = None,
 ) -> ScalingLaw:
     """Fit the sampling methods jointly (shared per-method shape, per-model level) and pass@k per model."""
     forms = {**DEFAULT_FORMS, **(forms or {})}
@@ -95,6 +103,7 @@ def build_law(
         accuracy_scale=accuracy_scale,
         model_extrapolation_sigma=loo if loo is not None else 0.0,
         size_law=size_law,
+        workload=workload,
         notes=notes,
     )
 
@@ -143,8 +152,14 @@ def fit_law_from_rows(
     source: str = "user data",
     seed: int = 0,
     n_boot: int = 200,
+    sizes_b: Mapping[str, float] | None = None,
+    lookup_model: Callable[[str], tuple[str, float] | None] | None = None,
 ) -> ScalingLaw:
     """Fit a law to a user's rows (e.g. ``csv.DictReader`` output).
+
+    Each model's size is recorded so that precision penalties apply to the fitted law: ``sizes_b`` gives
+    sizes in billions by model name (the user's ``--params-b``); otherwise ``lookup_model(name)`` may return
+    (catalog profile id, size in billions) for a model the catalog knows. A model with neither has no size.
 
     Aggregate rows: ``model,task,method,samples,accuracy[,n_problems]``, accuracy as a fraction or
     a percentage (detected; recorded in ``accuracy_scale``). Per-problem rows:
@@ -178,7 +193,7 @@ def fit_law_from_rows(
     for p in points:
         if p.model not in models:
             greedy = [q.accuracy for q in points if q.model == p.model and (q.method == "greedy" or q.samples == 1)]
-            models[p.model] = LawModel(id=p.model, name=p.model, anchor_accuracy=greedy[0] if greedy else None)
+            models[p.model] = _user_model(p.model, greedy[0] if greedy else None, sizes_b or {}, lookup_model)
     return build_law(
         points,
         law_id=law_id,
@@ -190,6 +205,16 @@ def fit_law_from_rows(
         seed=seed,
         n_boot=n_boot,
     )
+
+
+def _user_model(name: str, anchor: float | None, sizes_b: Mapping[str, float], lookup_model) -> LawModel:
+    hit = lookup_model(name) if lookup_model is not None else None
+    profile, size, source = (hit[0], float(hit[1]), f"size from catalog model profile '{hit[0]}'") if hit else (None, None, "")
+    if name in sizes_b:
+        size, source = float(sizes_b[name]), "size given by the user (--params-b)"
+    if size is not None and not (math.isfinite(size) and 1e-4 <= size <= 1e5):
+        raise InputError(f"model '{name}': size must be between 1e-4 and 1e5 billion parameters, got {size!r}")
+    return LawModel(id=name, name=name, params_b=size, anchor_accuracy=anchor, source=source, profile=profile)
 
 
 def _float(value, what: str) -> float:
@@ -254,7 +279,7 @@ def _points_from_problems(rows, *, model: str, source: str) -> list[LawPoint]:
     n_min = min(len(v) for v in problems.values())
     if n_min < 2:
         raise FitError("per-problem rows need at least 2 samples for every problem")
-    ks = [2**j for j in range(0, int(math.log2(n_min)) + 1)]
+    ks = [2**j for j in range(int(math.log2(n_min)) + 1)]
     if len(ks) < 2:
         raise FitError("too few samples per problem to fit a curve (need k = 1 and 2 at least)")
     n_prob = len(problems)

@@ -8,8 +8,9 @@ Reading and writing law files lives in ``planner.files.laws``; the maths in ``pl
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,13 +27,41 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LawModel:
-    """A model covered by a law: size and its single-sample (greedy) accuracy in the law's evaluator."""
+    """A model covered by a law: size, the catalog profile that costs it, and its single-sample accuracy.
+
+    ``profile``: the id of the catalog model profile whose architecture runs this model (e.g. the law
+    model ``llemma-7b-metamath``, a MetaMath fine-tune, costs as ``llemma-7b``); None when the law does
+    not say. ``params_b``: total parameters in billions, unrounded (from the profile or the user).
+    ``anchor_accuracy``: single-sample (greedy) accuracy, a fraction, in the law's own evaluator.
+    """
 
     id: str
     name: str
     params_b: float | None = None
     anchor_accuracy: float | None = None
     source: str = ""
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LawWorkload:
+    """Tokens one sample of the law's task costs: the prompt (read once per problem) and the generated answer.
+
+    ``prompt_tokens`` and ``output_tokens`` are per sample, in tokens; ``source`` says where each figure comes from
+    (a paper's number, a derivation from it, or a stated assumption).
+    """
+
+    prompt_tokens: float
+    output_tokens: float
+    source: str
+
+    def __post_init__(self) -> None:
+        for name in ("prompt_tokens", "output_tokens"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < 1e7):
+                raise InputError(f"workload.{name} must be a token count in [0, 1e7), got {v!r}")
+        if not self.source.strip():
+            raise InputError("workload.source must say where the token counts come from")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +117,7 @@ class ScalingLaw:
     size_law: scaling.SizeLaw | None = None
     notes: str = ""
     path: str = ""
+    workload: LawWorkload | None = None
 
     def __post_init__(self) -> None:
         for name, entry in self.methods.items():
@@ -97,6 +127,40 @@ class ScalingLaw:
                 raise InputError(f"law '{self.id}': method '{name}' is derived from '{entry.derived_from}', which the law lacks")
         if self.default_model not in self.models:
             raise InputError(f"law '{self.id}': default_model '{self.default_model}' is not among its models")
+
+    def models_for_profile(self, profile: str) -> tuple[str, ...]:
+        """Ids of the law's models that the catalog model profile ``profile`` costs (case-insensitive)."""
+        key = profile.strip().lower()
+        return tuple(mid for mid, m in self.models.items() if m.profile is not None and m.profile.lower() == key)
+
+    def find_model(self, name: str) -> str | None:
+        """The law model id that ``name`` means, or None.
+
+        Matches, case-insensitively and in this order: a law model id, its display name, then the catalog
+        profile that costs it (when exactly one law model has that profile, or one of them has the same id).
+        """
+        key = name.strip().lower()
+        for mid in self.models:
+            if mid.lower() == key:
+                return mid
+        for mid, m in self.models.items():
+            if m.name.strip().lower() == key:
+                return mid
+        hits = self.models_for_profile(name)
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise InputError(
+                f"law '{self.id}' has several models that run as '{name}' ({', '.join(hits)}): name one of them"
+            )
+        return None
+
+    def model_names(self) -> tuple[str, ...]:
+        """Every name ``find_model`` accepts (ids, display names, profiles), for did-you-mean hints."""
+        out = list(self.models)
+        out += [m.name for m in self.models.values()]
+        out += [m.profile for m in self.models.values() if m.profile]
+        return tuple(dict.fromkeys(out))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,7 +243,16 @@ def predict_table(
     ks = _check_samples(samples)
     entry, notes = resolve_method(law, method)
     fit = law.fits[entry.fit]  # type: ignore[index]
-    model_id = law.default_model if model is None else _match_model(law, model, fit, anchor_accuracy, params_b)
+    if model is None:
+        model_id = law.default_model
+        if model_id not in fit.result.models and fit.result.models and anchor_accuracy is None:
+            model_id = fit.result.models[0]
+            notes.append(f"the law's default model '{law.default_model}' has no {entry.method} data: predicted for '{model_id}'")
+    else:
+        model_id = _match_model(law, model, anchor_accuracy, params_b)
+        info = law.models.get(model_id)
+        if info is not None and model.strip().lower() not in (model_id.lower(), info.name.strip().lower()):
+            notes.append(f"model '{model}' predicted with the law's data for '{model_id}' ({info.name}), which runs as '{info.profile}'")
     overrides: dict[str, float] = {}
     extra_sigma = 0.0
     model_extrapolated = False
@@ -197,6 +270,11 @@ def predict_table(
         notes.append(f"model '{model_id}' has no data in law '{law.id}': {why}; interval widened by the leave-one-model-out error "
                      f"({law.model_extrapolation_sigma * 100:.1f} points, 1 sd)")
     size = params_b if params_b is not None else (law.models[model_id].params_b if model_id in law.models else None)
+    if transform is None and precision is not None and not size:
+        raise InputError(
+            f"model '{model_id}' in law '{law.id}' has no size, which the precision penalty needs: "
+            "refit with `planner fit --params-b`, or name a catalog model"
+        )
     tf = transform if transform is not None else precision_transform(precision, penalty, size)
     if tf is not None and fit.result.form not in ("beta_pass", "beta_vote"):
         notes.append(f"form '{fit.result.form}' has no per-problem distribution: the precision penalty shifts the single-sample level only")
@@ -235,16 +313,15 @@ def _check_samples(samples) -> list[int]:
     return out
 
 
-def _match_model(law: ScalingLaw, model: str, fit: LawFit, anchor, params_b) -> str:
-    if model in law.models:
-        return model
-    lowered = {m.lower(): m for m in law.models}
-    for m, info in law.models.items():
-        lowered.setdefault(info.name.lower(), m)
-    if model.lower() in lowered:
-        return lowered[model.lower()]
+def _match_model(law: ScalingLaw, model: str, anchor, params_b) -> str:
+    found = law.find_model(model)
+    if found is not None:
+        return found
     if anchor is None and params_b is None:
-        raise UnknownNameError(f"model in law '{law.id}' (give its single-sample accuracy to extrapolate)", model, law.models)
+        raise UnknownNameError(
+            f"model in law '{law.id}' (or give its single-sample accuracy with --anchor-accuracy to predict a model without data)",
+            model, law.model_names(),
+        )
     return model
 
 

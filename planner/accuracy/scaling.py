@@ -33,9 +33,10 @@ Forms (each judged by held-out error, see ``bench/heldout_scaling.py`` and ``doc
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -565,8 +566,7 @@ def fit(points: Sequence[Point], form: str | Form, *, seed: int = 0, n_boot: int
     for x0 in starts:
         try:
             res = least_squares(residuals, x0, args=(y,), bounds=(lo, hi), loss=loss, f_scale=2.0, x_scale=1.0, max_nfev=400)
-        except (ValueError, FloatingPointError) as exc:  # pragma: no cover - defensive
-            last = str(exc)
+        except (ValueError, FloatingPointError):  # pragma: no cover - defensive
             continue
         if not np.all(np.isfinite(res.x)) or not np.isfinite(res.cost):
             continue

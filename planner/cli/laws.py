@@ -2,55 +2,113 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from planner.cli.common import Format, FormatOpt, ProfilesOpt, emit, handle_errors, open_catalog, warn
+from planner.cli.common import (
+    Format,
+    FormatOpt,
+    ProfilesOpt,
+    emit,
+    handle_errors,
+    open_catalog,
+    warn,
+)
 from planner.errors import InputError, PlannerError
-
 
 
 def load_law(catalog, name: str):
     """A law by built-in/user id, or from a YAML file written by `planner fit`."""
-    from planner.files.laws import parse_law
     from planner.files.disk import read_yaml
+    from planner.files.laws import parse_law
 
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
             raise InputError(f"law file {path} does not exist")
-        return parse_law(read_yaml(path), path), str(path)
+        return parse_law(read_yaml(path), path, check_id=False), str(path)
     return catalog.get("law", name, parse_law), catalog.describe_source("law", name)
+
+
+def catalog_model_lookup(catalog):
+    """A function name -> (catalog model id, total parameters in billions) or None (case-insensitive ids)."""
+    from planner.errors import UnknownNameError
+
+    def lookup(name: str):
+        try:
+            entry = catalog.file("model", name)
+        except UnknownNameError:
+            return None
+        return entry.id, catalog.model(entry.id).total_params / 1e9
+
+    return lookup
+
+
+def parse_params_b(values: list[str] | None) -> dict[str, float] | float | None:
+    """--params-b values: one bare number (the only model) or NAME=BILLIONS pairs."""
+    if not values:
+        return None
+    out: dict[str, float] = {}
+    bare = None
+    for text in values:
+        name, sep, num = text.rpartition("=")
+        try:
+            value = float(num)
+        except ValueError:
+            raise InputError(f"--params-b: expected BILLIONS or MODEL=BILLIONS (e.g. 7.24 or mistral-7b=7.24), got {text!r}") from None
+        if not (math.isfinite(value) and 1e-4 <= value <= 1e5):
+            raise InputError(f"--params-b: size must be between 1e-4 and 1e5 billion parameters, got {text!r}")
+        if sep:
+            out[name.strip()] = value
+        elif bare is not None or len(values) > 1:
+            raise InputError("--params-b: give one bare size, or MODEL=BILLIONS for each model")
+        else:
+            bare = value
+    return bare if bare is not None else out
 
 
 @handle_errors
 def fit(
     data: Path = typer.Argument(..., help="CSV of evaluations: aggregate rows (model,task,method,samples,accuracy[,n_problems]) or per-problem rows (problem_id,sample_id,correct[,answer,score])."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the fitted law (YAML)."),
-    law_id: Optional[str] = typer.Option(None, "--id", help="Law id [default: the output file name]."),
-    task: Optional[str] = typer.Option(None, "--task", help="Task id (e.g. math500) when the rows do not say."),
+    law_id: str | None = typer.Option(None, "--id", help="Law id [default: the output file name]."),
+    task: str | None = typer.Option(None, "--task", help="Task id (e.g. math500) when the rows do not say."),
     model: str = typer.Option("user-model", "--model", help="Model name for per-problem rows."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed (intervals are reproducible)."),
+    params_b: list[str] | None = typer.Option(None, "--params-b", help="Model size in billions of parameters (one number, or MODEL=BILLIONS, repeatable) for models the catalog does not know; precision penalties need it."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     fmt: Format = FormatOpt,
+    profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Fit inference scaling laws to your own evaluation and write them as a law profile."""
     from planner import report
     from planner.accuracy.law_fit import fit_law_from_rows
+    from planner.files.disk import (
+        atomic_write,
+        dump_yaml,
+        parse_yaml_text,
+        read_csv_rows,
+    )
     from planner.files.laws import law_to_yaml_dict, parse_law
-    from planner.files.disk import atomic_write, dump_yaml, parse_yaml_text, read_csv_rows
 
     if out.exists() and not force:
         raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
     _, rows = read_csv_rows(data)
+    sizes = parse_params_b(params_b)
+    if isinstance(sizes, float):
+        names = {str(r.get("model") or "").strip() for r in rows} - {""}
+        if len(names) > 1:
+            raise InputError(f"--params-b: the rows hold {len(names)} models ({', '.join(sorted(names))}); give MODEL=BILLIONS for each")
+        sizes = {(names.pop() if names else model): sizes}
     try:
-        law = fit_law_from_rows(rows, law_id=law_id or out.stem, task=task, model=model, source=str(data), seed=seed)
+        law = fit_law_from_rows(rows, law_id=law_id or out.stem, task=task, model=model, source=str(data), seed=seed,
+                                sizes_b=sizes, lookup_model=catalog_model_lookup(open_catalog(profiles)))
     except PlannerError as exc:
         raise type(exc)(f"{data}: {exc}") from None
     text = dump_yaml(law_to_yaml_dict(law))
-    parse_law(parse_yaml_text(text, out), out)  # what is written must load back
+    parse_law(parse_yaml_text(text, out), out, check_id=False)  # what is written must load back
     atomic_write(out, text, force=force)
     summary = report.law_summary(law)
     typer.echo(f"wrote {out} ({summary['accuracy_scale']} accuracies detected in {data})", err=True)
@@ -62,7 +120,7 @@ def fit(
 
 
 @handle_errors
-def laws_list(fmt: Format = FormatOpt, profiles: Optional[Path] = ProfilesOpt) -> None:
+def laws_list(fmt: Format = FormatOpt, profiles: Path | None = ProfilesOpt) -> None:
     """List the scaling laws: task, models, methods, k covered and where each comes from."""
     from planner import report
     from planner.files.laws import parse_law
@@ -80,7 +138,7 @@ def laws_list(fmt: Format = FormatOpt, profiles: Optional[Path] = ProfilesOpt) -
 
 @handle_errors
 def laws_show(name: str = typer.Argument(..., help="Law id or a law YAML file."), fmt: Format = FormatOpt,
-              profiles: Optional[Path] = ProfilesOpt) -> None:
+              profiles: Path | None = ProfilesOpt) -> None:
     """Show a law: its fits, parameters with intervals, fit quality, coverage and sources."""
     from planner import report
 
@@ -105,15 +163,15 @@ def predict(
     law: str = typer.Option(..., "--law", "-l", help="Built-in law id (see `planner laws list`) or a file written by `planner fit`."),
     method: str = typer.Option(..., "--method", help="greedy, majority, best-of-n, weighted-majority, mcts, rebase, pass-at-k, ensemble, human-pick."),
     samples: str = typer.Option("1,4,16,64", "--samples", "-k", help="Sample counts, comma-separated."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model [default: the law's default model]."),
-    precision: Optional[str] = typer.Option(None, "--precision", "-p", help="Weight precision: its accuracy penalty is applied per sample."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model [default: the law's default model]."),
+    precision: str | None = typer.Option(None, "--precision", "-p", help="Weight precision: its accuracy penalty is applied per sample."),
     fmt: Format = FormatOpt,
-    profiles: Optional[Path] = ProfilesOpt,
+    profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Predicted accuracy (a fraction, with a 95 % interval) for each sample count."""
     from planner import report
-    from planner.domain import precision as lookup_precision
     from planner.accuracy.laws import predict_table
+    from planner.domain import precision as lookup_precision
 
     catalog = open_catalog(profiles)
     the_law, source = load_law(catalog, law)
@@ -121,8 +179,10 @@ def predict(
     params_b = None
     if precision:
         precision = lookup_precision(precision).name
-    if model and model not in the_law.models and model in catalog.names("model"):
-        params_b = catalog.model(model).total_params / 1e9
+    if model and the_law.find_model(model) is None:
+        hit = catalog_model_lookup(catalog)(model)
+        if hit is not None:
+            params_b = hit[1]
     penalty = None
     if precision:
         from planner.files.quantization import parse_penalty

@@ -6,13 +6,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-
 from planner.accuracy import scaling
 from planner.accuracy.laws import (
     SCHEMA_VERSION,
     LawFit,
     LawModel,
     LawPoint,
+    LawWorkload,
     MethodEntry,
     ScalingLaw,
 )
@@ -24,9 +24,10 @@ from planner.files.checker import Checker
 # YAML: parse and dump
 
 _TOP = {"kind", "schema_version", "id", "task", "description", "default_model", "models", "fits", "methods", "points",
-        "sources", "coverage", "extrapolated", "accuracy_scale", "model_extrapolation_sigma", "size_law", "notes"}
+        "sources", "coverage", "extrapolated", "accuracy_scale", "model_extrapolation_sigma", "size_law", "notes", "workload"}
 _TOP_REQUIRED = {"kind", "id", "task", "models", "fits", "methods", "points", "sources"}
-_MODEL = {"name", "params_b", "anchor_accuracy", "source"}
+_MODEL = {"name", "params_b", "anchor_accuracy", "source", "profile"}
+_WORKLOAD = {"prompt_tokens", "output_tokens", "source"}
 _FIT = {"form", "published", "methods", "models", "params", "intervals", "covariance", "quality", "k_range", "seed",
         "n_boot", "heldout_error_pts", "chosen_because"}
 _FIT_REQUIRED = {"form", "params", "intervals", "quality", "k_range"}
@@ -37,21 +38,27 @@ _COVERAGE = {"k_range", "params_b_range", "models"}
 _SIZE = {"intercept", "slope", "n_models", "params_b_range", "residual_sd"}
 
 
-def parse_law(data: dict, path) -> ScalingLaw:
-    """Build a ScalingLaw from a YAML mapping; raises every problem found (ProfileError / ProfileErrors, with lines)."""
+def parse_law(data: dict, path, *, check_id: bool = True) -> ScalingLaw:
+    """Build a ScalingLaw from a YAML mapping; raises every problem found (ProfileError / ProfileErrors, with lines).
+
+    ``check_id``: require ``id`` to equal the file name (catalog folders look laws up by file name); a law file
+    named on the command line may carry any id.
+    """
     path = Path(path)
     c = Checker(path, data)
     with c.collecting():
-        law = _parse_law_fields(c, data, path)
+        law = _parse_law_fields(c, data, path, check_id)
     return law
 
 
-def _parse_law_fields(c: Checker, data: dict, path: Path) -> ScalingLaw:
+def _parse_law_fields(c: Checker, data: dict, path: Path, check_id: bool) -> ScalingLaw:
     c.keys(data, _TOP, _TOP_REQUIRED)
     if "kind" in data and data["kind"] != "law":
         c.fail("kind", f"expected 'law', got {data['kind']!r}")
     law_id = c.text(data, "id", required=True)
-    if path.suffix in (".yaml", ".yml") and law_id != path.stem:
+    if not law_id.strip():
+        c.fail("id", "expected a non-empty id")
+    if check_id and path.suffix in (".yaml", ".yml") and law_id != path.stem:
         c.fail("id", f"expected '{path.stem}' (the file name without .yaml), got {law_id!r}")
     if "schema_version" in data and data["schema_version"] != SCHEMA_VERSION:
         c.fail("schema_version", f"expected {SCHEMA_VERSION}, got {data['schema_version']!r}")
@@ -68,6 +75,7 @@ def _parse_law_fields(c: Checker, data: dict, path: Path) -> ScalingLaw:
             params_b=c.number(m, "params_b", p, lo=1e-6, required=False),
             anchor_accuracy=c.number(m, "anchor_accuracy", p, lo=0.0, hi=1.0, required=False),
             source=c.text(m, "source", p),
+            profile=c.text(m, "profile", p, default=None),
         )
     fits_raw = data.get("fits")
     if not isinstance(fits_raw, dict) or not fits_raw:
@@ -164,7 +172,24 @@ def _parse_law_fields(c: Checker, data: dict, path: Path) -> ScalingLaw:
         size_law=size_law,
         notes=c.text(data, "notes"),
         path=str(path),
+        workload=_parse_workload(c, data.get("workload")),
     )
+
+
+def _parse_workload(c: Checker, w) -> LawWorkload | None:
+    if w is None:
+        return None
+    c.keys(w, _WORKLOAD, _WORKLOAD, "workload.")
+    if not isinstance(w, dict):
+        return None
+    prompt = c.number(w, "prompt_tokens", "workload.", lo=0.0, hi=1e7)
+    output = c.number(w, "output_tokens", "workload.", lo=0.0, hi=1e7)
+    source = c.text(w, "source", "workload.", required=True)
+    if prompt is None or output is None or not str(source).strip():
+        if source is not None and not str(source).strip():
+            c.fail("workload.source", "expected text saying where the token counts come from")
+        return None
+    return LawWorkload(prompt_tokens=prompt, output_tokens=output, source=source)
 
 
 def _parse_fit(c: Checker, fid: str, f) -> LawFit:
@@ -278,16 +303,21 @@ def law_to_yaml_dict(law: ScalingLaw) -> dict:
     out["models"] = {}
     for mid, m in law.models.items():
         d: dict[str, Any] = {"name": m.name}
+        if m.profile:
+            d["profile"] = m.profile
         if m.params_b is not None:
-            d["params_b"] = _r(m.params_b)
+            d["params_b"] = _r(m.params_b, 12)  # unrounded: compared with catalog sizes
         if m.anchor_accuracy is not None:
             d["anchor_accuracy"] = _r(m.anchor_accuracy)
         if m.source:
             d["source"] = m.source
         out["models"][mid] = d
+    if law.workload is not None:
+        out["workload"] = {"prompt_tokens": _r(law.workload.prompt_tokens), "output_tokens": _r(law.workload.output_tokens),
+                           "source": law.workload.source}
     out["coverage"] = {"k_range": list(law.k_range), "models": list(law.models)}
     if law.params_range_b:
-        out["coverage"]["params_b_range"] = [_r(law.params_range_b[0]), _r(law.params_range_b[1])]
+        out["coverage"]["params_b_range"] = [_r(law.params_range_b[0], 12), _r(law.params_range_b[1], 12)]
     out["methods"] = {}
     for name in METHODS:
         if name in law.methods:
@@ -315,7 +345,7 @@ def law_to_yaml_dict(law: ScalingLaw) -> dict:
     if law.size_law is not None:
         s = law.size_law
         out["size_law"] = {"intercept": _r(s.intercept), "slope": _r(s.slope), "n_models": s.n_models,
-                           "params_b_range": [_r(s.params_range_b[0]), _r(s.params_range_b[1])], "residual_sd": _r(s.residual_sd)}
+                           "params_b_range": [_r(s.params_range_b[0], 12), _r(s.params_range_b[1], 12)], "residual_sd": _r(s.residual_sd)}
     out["model_extrapolation_sigma"] = _r(law.model_extrapolation_sigma, 4)
     out["points"] = []
     for p in law.points:

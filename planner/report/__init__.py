@@ -366,6 +366,10 @@ def law_summary(law) -> dict:
         "accuracy_scale": law.accuracy_scale,
         "n_data_points": len(law.points),
         "sources": dict(sorted(law.sources.items())),
+        "model_details": {mid: {"name": m.name, "profile": m.profile, "params_b": m.params_b, "anchor_accuracy": m.anchor_accuracy}
+                          for mid, m in sorted(law.models.items())},
+        "workload": None if law.workload is None else {
+            "prompt_tokens": law.workload.prompt_tokens, "output_tokens": law.workload.output_tokens, "source": law.workload.source},
     }
 
 
@@ -374,6 +378,14 @@ def law_rows(summary: dict) -> list[tuple[str, str]]:
             ("models", ", ".join(summary["models"])), ("default model", summary["default_model"]),
             ("k covered", f"{summary['k_range'][0]}–{summary['k_range'][1]}"),
             ("data points", str(summary["n_data_points"])), ("extrapolated", "yes" if summary["extrapolated"] else "no")]
+    for mid, d in summary.get("model_details", {}).items():
+        size = f"{d['params_b']:.4g} B" if d["params_b"] is not None else "size unknown"
+        runs = f"runs as {d['profile']}" if d["profile"] else "no catalog profile"
+        anchor = f", single-sample {d['anchor_accuracy'] * 100:.1f} %" if d["anchor_accuracy"] is not None else ""
+        rows.append((f"model {mid}", f"{d['name']}: {size}, {runs}{anchor}"))
+    if summary.get("workload"):
+        w = summary["workload"]
+        rows.append(("workload", f"{w['prompt_tokens']:g} prompt + {w['output_tokens']:g} output tokens per sample ({w['source']})"))
     for m, fit in summary["methods"].items():
         rows.append((f"method {m}", fit))
     for fid, f in summary["fits"].items():
