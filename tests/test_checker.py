@@ -31,7 +31,7 @@ def test_yaml_mapping_knows_every_field_line():
 def test_law_file_reports_every_planted_problem_with_its_line(tmp_path):
     text = (bundled_dir() / "laws" / "gsm8k.yaml").read_text()
     text = text.replace("task: gsm8k", "task: gsm8k\ncolour: blue", 1)  # unknown key
-    text = text.replace("    params_b: 7.242", "    params_b: -7", 1)  # out of range
+    text = text.replace("    params_b: 7.241732096", "    params_b: -7", 1)  # out of range
     path = tmp_path / "gsm8k.yaml"
     path.write_text(text)
     with pytest.raises((ProfileError, ProfileErrors)) as err:
@@ -57,7 +57,7 @@ def test_validate_reports_every_problem_of_every_kind(tmp_path):
     for kind in ("laws", "quantization"):
         (tmp_path / kind).mkdir()
     law = (bundled_dir() / "laws" / "gsm8k.yaml").read_text().replace("task: gsm8k", "task: gsm8k\ncolour: blue", 1)
-    (tmp_path / "laws" / "gsm8k.yaml").write_text(law.replace("    params_b: 7.242", "    params_b: -7", 1))
+    (tmp_path / "laws" / "gsm8k.yaml").write_text(law.replace("    params_b: 7.241732096", "    params_b: -7", 1))
     quant = (bundled_dir() / "quantization" / "default.yaml").read_text().replace("alpha: 0.5175", "alpha: lots", 1)
     (tmp_path / "quantization" / "default.yaml").write_text(quant.replace("form: logit-power", "form: x", 1))
     result = runner.invoke(app, ["profiles", "validate", str(tmp_path)])
