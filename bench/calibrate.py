@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from calibration_rows import DATA, load_cases  # noqa: E402
 
+from planner.cost.roofline import estimate  # noqa: E402
 from planner.domain import Efficiency  # noqa: E402
 from planner.files.catalog import Catalog, bundled_dir  # noqa: E402
-from planner.cost.roofline import estimate  # noqa: E402
 
 GROUP = {"datacenter-gpu": "server"}
 PRIOR_WEIGHT = 0.35  # pseudo-residual weight per logit unit of a device's departure from its group

@@ -11,9 +11,9 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
+from planner.cost.roofline import Estimate, Scenario
 from planner.domain import precision
 from planner.files.catalog import Catalog
-from planner.cost.roofline import Estimate, Scenario
 
 DATA = Path(__file__).parent / "data" / "measured_perf_calibration.csv"
 
@@ -77,7 +77,7 @@ def load_cases(catalog: Catalog | None = None, path: Path = DATA) -> tuple[list[
         wp, kp = _precision(r["weight_precision"]), _precision(r["kv_precision"])
         if not (hw_id and model_id and wp and kp) or hw_id not in catalog.names("hardware"):
             continue
-        metric, value, unit = r["metric"], float(r["value"]), r["unit"]
+        metric, value = r["metric"], float(r["value"])
         tp, pp = _int(r["tp"], 1), _int(r["pp"], 1)
         batch = _int(r["batch_or_concurrency"], 1)
         isl, osl = _int(r["input_len"], 0), _int(r["output_len"], 0)

@@ -1,3 +1,3 @@
 """planner: a compute-optimal inference planner for large language models."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -2,42 +2,76 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from planner.errors import UnknownNameError
 from planner.files.catalog import Catalog
-from planner.files.hardware import parse_hardware
-from planner.files.models import parse_model
 
 
-def all_parsers() -> dict[str, Callable]:
-    """Parsers of every profile kind that exists (laws and quantization when their modules are present)."""
-    parsers: dict[str, Callable] = {"hardware": parse_hardware, "model": parse_model}
-    try:
-        from planner.files.laws import parse_law
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listing:
+    """Profile summaries per kind, in catalog order."""
 
-        parsers["law"] = parse_law
-    except ImportError:  # pragma: no cover - while the module is being built
-        pass
-    try:
-        from planner.files.quantization import parse_penalty
+    kinds: Mapping[str, list[dict[str, Any]]]
 
-        parsers["quantization"] = parse_penalty
-    except ImportError:  # pragma: no cover
-        pass
-    return parsers
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileView:
+    """One profile: its fields as written, derived values, and the file it came from."""
+
+    kind: str
+    id: str
+    file: str
+    source: str
+    fields: Mapping[str, Any]
+    derived: Mapping[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {"kind": self.kind, "id": self.id, "file": self.file, "source": self.source, "fields": dict(self.fields)}
+        if self.derived is not None:
+            data["derived"] = dict(self.derived)
+        return data
+
+
+def hardware_summary(hw) -> dict:
+    return {
+        "id": hw.id,
+        "name": hw.name,
+        "class": hw.device_class,
+        "bf16_flops_per_s": hw.peak_flops.get("bf16") or hw.peak_flops.get("fp16"),
+        "memory_capacity_bytes": hw.memory_capacity_bytes,
+        "memory_bandwidth_bytes_per_s": hw.memory_bandwidth_bytes_per_s,
+        "price_usd_per_hour": hw.price_usd_per_hour,
+    }
+
+
+def model_summary(m) -> dict:
+    return {
+        "id": m.id,
+        "name": m.name,
+        "family": m.family,
+        "params": m.total_params,
+        "active_params": m.active_params,
+        "attention": m.attention_type,
+        "moe": m.moe is not None,
+        "max_context": m.max_context,
+    }
+
+
+def listing(catalog: Catalog, kinds: Sequence[str]) -> Listing:
+    return Listing(kinds={k: list_profiles(catalog, k) for k in kinds})
 
 
 def list_profiles(catalog: Catalog, kind: str) -> list[dict[str, Any]]:
     """One summary dict per profile of ``kind``, with its source ('built-in' or the user file)."""
-    from planner import report
-
     items = []
     for name in catalog.names(kind):
         if kind == "hardware":
-            item = report.hardware_summary(catalog.hardware(name))
+            item = hardware_summary(catalog.hardware(name))
         elif kind == "model":
-            item = report.model_summary(catalog.model(name))
+            item = model_summary(catalog.model(name))
         else:
             item = {"id": name}
         item["source"] = catalog.describe_source(kind, name)
@@ -45,7 +79,7 @@ def list_profiles(catalog: Catalog, kind: str) -> list[dict[str, Any]]:
     return items
 
 
-def show_profile(catalog: Catalog, name: str, kind: str | None) -> dict[str, Any]:
+def show_profile(catalog: Catalog, name: str, kind: str | None) -> ProfileView:
     """The profile's fields as written, derived values, and the file it came from."""
     kinds = [kind] if kind else ["model", "hardware", "law"]
     for k in kinds:
@@ -56,11 +90,10 @@ def show_profile(catalog: Catalog, name: str, kind: str | None) -> dict[str, Any
             continue
     else:
         raise UnknownNameError(kind or "profile", name, [n for k in kinds for n in catalog.names(k)])
-    data: dict[str, Any] = {"kind": k, "id": entry.id, "file": str(entry.path), "source": catalog.describe_source(k, entry.id),
-                            "fields": catalog.raw(k, entry.id)}
+    derived = None
     if k == "model":
         m = catalog.model(entry.id)
-        data["derived"] = {
+        derived = {
             "params": m.total_params,
             "active_params": m.active_params,
             "attention": m.attention_type,
@@ -70,8 +103,9 @@ def show_profile(catalog: Catalog, name: str, kind: str | None) -> dict[str, Any
     elif k == "hardware":
         hw = catalog.hardware(entry.id)
         bf16 = hw.peak_flops.get("bf16") or hw.peak_flops.get("fp16") or 0.0
-        data["derived"] = {
+        derived = {
             "ridge_point_flop_per_byte_bf16": bf16 / hw.memory_bandwidth_bytes_per_s if bf16 else None,
             "usable_memory_bytes": hw.memory_capacity_bytes * hw.usable_memory_fraction - hw.memory_reserve_bytes,
         }
-    return data
+    return ProfileView(kind=k, id=entry.id, file=str(entry.path), source=catalog.describe_source(k, entry.id),
+                       fields=catalog.raw(k, entry.id), derived=derived)

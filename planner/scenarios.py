@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from planner.cost.roofline import Scenario, default_kv_precision
 from planner.domain import precision
 from planner.errors import InputError, suggest
 from planner.files.catalog import Catalog
-from planner.cost.roofline import Scenario, default_kv_precision
 
 SCENARIO_COLUMNS = ("model", "hardware", "tp", "pp", "replicas", "precision", "kv_precision", "batch", "prompt_tokens", "output_tokens")
 DEFAULTS = {"tp": "1", "pp": "1", "replicas": "1", "precision": "bf16", "kv_precision": "", "batch": "1", "prompt_tokens": "1024", "output_tokens": "256"}
@@ -93,6 +94,40 @@ class Outcome:
     error: str | None = None
     model_source: str = ""
     hardware_source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EstimateReport:
+    """What `planner estimate` shows: the outcomes, whether it was one scenario, and what they assume."""
+
+    outcomes: tuple[Outcome, ...]
+    single: bool
+    assumptions: tuple[str, ...]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        lead = (lambda o: "") if self.single else (lambda o: f"row {o.row}: ")
+        return tuple(f"{lead(o)}{w}" for o in self.outcomes for w in ((o.error,) if o.error else ()) + (o.estimate.warnings if o.estimate else ()))
+
+
+def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
+    """Bundle outcomes with the roofline's assumptions and the provenance of every profile and efficiency block used."""
+    from planner.cost.roofline import ASSUMPTIONS
+
+    lines = list(ASSUMPTIONS)
+    seen: set[str] = set(lines)
+    for o in outcomes:
+        if o.estimate is None:
+            continue
+        s = o.estimate.scenario
+        hw = s.hardware
+        eff = f"{hw.id} efficiency: {'calibrated' if hw.efficiency.calibrated else 'not calibrated on this device'}" + (
+            f" ({hw.efficiency.note})" if hw.efficiency.note else "")
+        for line in (f"model {s.model.id}: {o.model_source}", f"hardware {hw.id}: {o.hardware_source}", eff):
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
+    return EstimateReport(outcomes=tuple(outcomes), single=single, assumptions=tuple(lines))
 
 
 def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Outcome:

@@ -22,7 +22,9 @@ AGGREGATE = (
 def test_predict_json_lists_samples_accuracy_and_interval():
     result = run("predict", "--law", "math500", "--method", "majority", "--samples", "1,4,16,64", "--format", "json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert data["schema_version"] == 1
+    rows = data["predictions"]
     assert [r["samples"] for r in rows] == [1, 4, 16, 64]
     for r in rows:
         assert 0 <= r["lower"] <= r["accuracy"] <= r["upper"] <= 1
@@ -39,7 +41,7 @@ def test_predict_far_beyond_data_warns():
     result = run("predict", "--law", "math500", "--method", "majority", "--samples", "4096", "--format", "json")
     assert result.exit_code == 0
     assert "largest fitted k" in result.stderr
-    assert json.loads(result.stdout)[0]["extrapolated"] is True
+    assert json.loads(result.stdout)["predictions"][0]["extrapolated"] is True
 
 
 def test_predict_bad_inputs_exit_2():
@@ -63,7 +65,7 @@ def test_fit_writes_a_law_that_predict_and_laws_show_read(tmp_path):
     assert result.exit_code == 0, result.output
     assert "percentage accuracies" in result.stderr or "percent" in result.stderr
     assert out.exists()
-    pred = json.loads(run("predict", "--law", out, "--method", "majority", "--samples", "1,64", "--format", "json").stdout)
+    pred = json.loads(run("predict", "--law", out, "--method", "majority", "--samples", "1,64", "--format", "json").stdout)["predictions"]
     assert abs(pred[1]["accuracy"] - 0.37) < 0.02
     assert run("laws", "show", out).exit_code == 0
 
@@ -109,7 +111,7 @@ def test_predict_catalog_model_uses_the_laws_own_data():
     """llemma-7b is the catalog profile of the law's llemma-7b-metamath: its data, not the size law."""
     result = run("predict", "--law", "math500", "--method", "rebase", "--model", "llemma-7b", "--samples", "32", "--format", "json")
     assert result.exit_code == 0, result.output
-    row = json.loads(result.stdout)[0]
+    row = json.loads(result.stdout)["predictions"][0]
     assert row["model"] == "llemma-7b-metamath" and row["extrapolated"] is False
     assert "size law" not in result.stderr and "runs as 'llemma-7b'" in result.stderr
     observed = 0.468  # Wu et al. Table 1, REBASE + weighted voting @32
@@ -118,7 +120,7 @@ def test_predict_catalog_model_uses_the_laws_own_data():
 
 def test_predict_model_ids_match_case_insensitively_with_did_you_mean():
     upper = run("predict", "--law", "math500", "--method", "majority", "--model", "LLEMMA-7B-MetaMath", "--format", "json")
-    assert upper.exit_code == 0 and json.loads(upper.stdout)[0]["model"] == "llemma-7b-metamath"
+    assert upper.exit_code == 0 and json.loads(upper.stdout)["predictions"][0]["model"] == "llemma-7b-metamath"
     typo = run("predict", "--law", "math500", "--method", "majority", "--model", "lemma-7b-metamath")
     assert typo.exit_code == 2 and "did you mean 'llemma-7b-metamath'" in typo.stderr
 
@@ -126,7 +128,7 @@ def test_predict_model_ids_match_case_insensitively_with_did_you_mean():
 def test_pass_at_k_with_the_default_model_uses_the_fits_model():
     result = run("predict", "--law", "math500", "--method", "pass-at-k", "--samples", "100", "--format", "json")
     assert result.exit_code == 0, result.output
-    row = json.loads(result.stdout)[0]
+    row = json.loads(result.stdout)["predictions"][0]
     assert row["model"] == "llama3-8b-instruct"
     assert abs(row["accuracy"] - 0.829) < 0.01  # Brown et al. 2024 Sec. 1: 82.9 % coverage at k = 100
     assert run("predict", "--law", "math500", "--method", "human-pick").exit_code == 0
@@ -146,10 +148,10 @@ def test_fit_records_model_sizes_so_precision_works(tmp_path):
     assert law.models["Mistral-7B"].profile == "mistral-7b"
     assert law.models["Mistral-7B"].params_b == 7241732096 / 1e9  # the catalog's computed count, unrounded
     assert law.models["mine"].params_b == 3.2 and law.models["mine"].profile is None
-    base = json.loads(run("predict", "--law", out, "--method", "majority", "--model", "mine", "--samples", "1", "-f", "json").stdout)[0]
+    base = json.loads(run("predict", "--law", out, "--method", "majority", "--model", "mine", "--samples", "1", "-f", "json").stdout)["predictions"][0]
     int4 = run("predict", "--law", out, "--method", "majority", "--model", "mine", "--samples", "1", "--precision", "int4", "-f", "json")
     assert int4.exit_code == 0, int4.output
-    assert json.loads(int4.stdout)[0]["accuracy"] < base["accuracy"]
+    assert json.loads(int4.stdout)["predictions"][0]["accuracy"] < base["accuracy"]
 
 
 def test_predict_precision_on_a_model_without_size_says_how_to_fix_it(tmp_path):

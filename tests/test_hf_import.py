@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from planner.errors import ProfileError
-from planner.files.hf_import import profile_from_hf_config, supported_model_types
 from planner.files.catalog import bundled_dir
 from planner.files.disk import dump_yaml, read_json, read_yaml
+from planner.files.hf_import import profile_from_hf_config, supported_model_types
 from planner.files.models import parse_model
 
 DATA = Path(__file__).resolve().parent / "data" / "hf"

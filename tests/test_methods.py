@@ -18,8 +18,8 @@ from planner import domain
 from planner.accuracy import estimators as E
 from planner.cost import methods as S
 from planner.domain import ModelProfile
-from planner.files.catalog import Catalog
 from planner.errors import InputError, UnknownNameError
+from planner.files.catalog import Catalog
 
 DATA = Path(__file__).parent / "data"
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planner.cost.roofline import Scenario, decode_step, estimate, forward_pass, max_batch, memory_use, weight_bytes
 from planner.domain import Efficiency, precision
 from planner.errors import InputError
-from planner.cost.roofline import Scenario, decode_step, estimate, forward_pass, max_batch, memory_use, weight_bytes
 
 IDEAL = Efficiency(compute=1.0, memory_bandwidth=1.0, compute_half_tokens=0.0, dequant_bandwidth=1.0, interconnect=1.0,
                    step_overhead_s=0.0, layer_overhead_s=0.0, collective_latency_s=0.0)

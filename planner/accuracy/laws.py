@@ -178,8 +178,35 @@ class Prediction:
     form: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PredictionTable:
+    """What `planner predict` shows: predictions for several k, with warnings and assumptions."""
+
+    law_id: str
+    task: str
+    method: str
+    precision: str | None
+    predictions: tuple[Prediction, ...]
+    warnings: tuple[str, ...]
+    assumptions: tuple[str, ...]
+
+
 # ---------------------------------------------------------------------------------------------
 # Prediction
+
+
+def prediction_table(law: ScalingLaw, method: str, samples: Sequence[int], *, source: str, model: str | None = None,
+                     precision: str | None = None, penalty: Any = None, params_b: float | None = None) -> PredictionTable:
+    """``predict_table`` with its provenance (``source``: where the law was read from) and assumptions."""
+    rows = predict_table(law, method, samples, model=model, precision=precision, penalty=penalty, params_b=params_b)
+    first = rows[0]
+    assumptions = [f"law {law.id} ({source}); method {first.method}; model {first.model}; form {first.form}",
+                   "accuracy is a fraction of problems solved; the interval is a 95 % bootstrap band"]
+    if precision:
+        assumptions.append(f"precision {precision}: the quantization penalty acts on per-sample success before aggregating over samples")
+    warnings = tuple(dict.fromkeys(w for p in rows for w in p.warnings))
+    return PredictionTable(law_id=law.id, task=law.task, method=method, precision=precision, predictions=tuple(rows),
+                           warnings=warnings, assumptions=tuple(assumptions))
 
 
 def resolve_method(law: ScalingLaw, method: str) -> tuple[MethodEntry, list[str]]:

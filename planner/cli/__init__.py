@@ -1,8 +1,1 @@
-"""Command line: argv, environment, stdout/stderr and exit codes (see ``planner.cli.app``)."""
-
-
-def main() -> None:
-    """Console-script entry point."""
-    from planner.cli.app import app
-
-    app(prog_name="planner")
+"""Command line: argv, environment, stdout/stderr and exit codes. ``planner.cli.app`` registers every command."""

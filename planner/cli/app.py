@@ -16,6 +16,23 @@ app = typer.Typer(
 )
 profiles_app = typer.Typer(help="List, show, validate and import model and hardware profiles.", no_args_is_help=True)
 laws_app = typer.Typer(help="List and show scaling laws (built-in and user).", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from planner import __version__
+
+        typer.echo(f"planner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+) -> None:
+    """Compute-optimal inference planner for LLMs: what a model costs on hardware, and what extra samples buy."""
+
+
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(laws_app, name="laws")
 
@@ -28,3 +45,8 @@ profiles_app.command("validate")(profiles.profiles_validate)
 profiles_app.command("import-hf")(profiles.profiles_import_hf)
 laws_app.command("list")(laws.laws_list)
 laws_app.command("show")(laws.laws_show)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="planner")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import typer
 
@@ -32,7 +33,7 @@ class Kind(str, Enum):
     law = "law"
 
 
-ProfilesOpt = typer.Option(None, "--profiles", help="Folder of user profiles (hardware/, models/, laws/); overrides built-ins of the same name. Also PLANNER_PROFILES.", show_default=False)
+ProfilesOpt = typer.Option(None, "--profiles", metavar="DIR", help="Folder of user profiles (hardware/, models/, laws/); overrides built-ins of the same name. Also PLANNER_PROFILES.", show_default=False)
 FormatOpt = typer.Option(Format.table, "--format", "-f", help="Output format.")
 
 
@@ -65,20 +66,14 @@ def warn(message: str) -> None:
     typer.echo(f"Warning: {message}", err=True)
 
 
-def emit(fmt: Format, *, json_data=None, markdown: Callable[[], str] | None = None, rich: Callable[[], list] | None = None) -> None:
-    """Write the result to stdout in the chosen format."""
-    from planner import report
+def emit(render: Callable[..., str], result: Any, fmt: Format, **options: Any) -> None:
+    """Render ``result`` with ``render(result, fmt, width, color, **options)`` and write it to stdout.
 
-    if fmt is Format.json:
-        sys.stdout.write(report.to_json(json_data))
-    elif fmt is Format.markdown:
-        sys.stdout.write(markdown())
-    else:
-        from rich.console import Console
-
-        console = Console(width=None if sys.stdout.isatty() else 120, soft_wrap=False)
-        for renderable in rich():
-            console.print(renderable)
+    Tables take the terminal's width (and colour) on a terminal, and their natural width in a pipe.
+    """
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size((100, 24)).columns if tty else None
+    sys.stdout.write(render(result, fmt.value, width, tty and fmt is Format.table, **options))
     sys.stdout.flush()
 
 

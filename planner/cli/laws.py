@@ -19,19 +19,6 @@ from planner.cli.common import (
 from planner.errors import InputError, PlannerError
 
 
-def load_law(catalog, name: str):
-    """A law by built-in/user id, or from a YAML file written by `planner fit`."""
-    from planner.files.disk import read_yaml
-    from planner.files.laws import parse_law
-
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") or path.is_file():
-        if not path.is_file():
-            raise InputError(f"law file {path} does not exist")
-        return parse_law(read_yaml(path), path, check_id=False), str(path)
-    return catalog.get("law", name, parse_law), catalog.describe_source("law", name)
-
-
 def catalog_model_lookup(catalog):
     """A function name -> (catalog model id, total parameters in billions) or None (case-insensitive ids)."""
     from planner.errors import UnknownNameError
@@ -83,15 +70,10 @@ def fit(
     profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Fit inference scaling laws to your own evaluation and write them as a law profile."""
-    from planner import report
     from planner.accuracy.law_fit import fit_law_from_rows
-    from planner.files.disk import (
-        atomic_write,
-        dump_yaml,
-        parse_yaml_text,
-        read_csv_rows,
-    )
+    from planner.files.disk import atomic_write, dump_yaml, parse_yaml_text, read_csv_rows
     from planner.files.laws import law_to_yaml_dict, parse_law
+    from planner.report.laws import render_law
 
     if out.exists() and not force:
         raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
@@ -110,42 +92,30 @@ def fit(
     text = dump_yaml(law_to_yaml_dict(law))
     parse_law(parse_yaml_text(text, out), out, check_id=False)  # what is written must load back
     atomic_write(out, text, force=force)
-    summary = report.law_summary(law)
-    typer.echo(f"wrote {out} ({summary['accuracy_scale']} accuracies detected in {data})", err=True)
-    for fid, f in summary["fits"].items():
-        for w in f["warnings"]:
+    typer.echo(f"wrote {out} ({law.accuracy_scale} accuracies detected in {data})", err=True)
+    for fid, f in sorted(law.fits.items()):
+        for w in f.result.warnings:
             warn(f"fit {fid}: {w}")
-    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, "file": str(out), **summary},
-         markdown=lambda: report.law_to_markdown(summary), rich=lambda: report.law_to_rich(summary))
+    emit(render_law, law, fmt, file=str(out))
 
 
 @handle_errors
 def laws_list(fmt: Format = FormatOpt, profiles: Path | None = ProfilesOpt) -> None:
     """List the scaling laws: task, models, methods, k covered and where each comes from."""
-    from planner import report
-    from planner.files.laws import parse_law
+    from planner.report.laws import render_law_list
 
     catalog = open_catalog(profiles)
-    items = []
-    for name in catalog.names("law"):
-        summary = report.law_summary(catalog.get("law", name, parse_law))
-        items.append({k: summary[k] for k in ("id", "task", "models", "methods", "k_range", "extrapolated")} | {"source": catalog.describe_source("law", name)})
-    header, rows, numeric = report.laws_list_rows(items)
-    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, "laws": items},
-         markdown=lambda: "## Scaling laws\n\n" + report.markdown_table(header, rows, numeric),
-         rich=lambda: [report.rich_table("Scaling laws", header, rows, numeric)])
+    emit(render_law_list, [catalog.law(name) for name in catalog.names("law")], fmt)
 
 
 @handle_errors
 def laws_show(name: str = typer.Argument(..., help="Law id or a law YAML file."), fmt: Format = FormatOpt,
               profiles: Path | None = ProfilesOpt) -> None:
     """Show a law: its fits, parameters with intervals, fit quality, coverage and sources."""
-    from planner import report
+    from planner.report.laws import render_law
 
-    law, source = load_law(open_catalog(profiles), name)
-    summary = report.law_summary(law) | {"file_source": source}
-    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, **summary},
-         markdown=lambda: report.law_to_markdown(summary), rich=lambda: report.law_to_rich(summary))
+    law, source = open_catalog(profiles).law(name)
+    emit(render_law, law, fmt, source=source)
 
 
 def parse_samples(text: str) -> list[int]:
@@ -162,19 +132,19 @@ def parse_samples(text: str) -> list[int]:
 def predict(
     law: str = typer.Option(..., "--law", "-l", help="Built-in law id (see `planner laws list`) or a file written by `planner fit`."),
     method: str = typer.Option(..., "--method", help="greedy, majority, best-of-n, weighted-majority, mcts, rebase, pass-at-k, ensemble, human-pick."),
-    samples: str = typer.Option("1,4,16,64", "--samples", "-k", help="Sample counts, comma-separated."),
+    samples: str = typer.Option("1,4,16,64", "--samples", "-k", metavar="K,K,...", help="Sample counts, comma-separated."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model [default: the law's default model]."),
     precision: str | None = typer.Option(None, "--precision", "-p", help="Weight precision: its accuracy penalty is applied per sample."),
     fmt: Format = FormatOpt,
     profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Predicted accuracy (a fraction, with a 95 % interval) for each sample count."""
-    from planner import report
-    from planner.accuracy.laws import predict_table
+    from planner.accuracy.laws import prediction_table
     from planner.domain import precision as lookup_precision
+    from planner.report.laws import render_predictions
 
     catalog = open_catalog(profiles)
-    the_law, source = load_law(catalog, law)
+    the_law, source = catalog.law(law)
     ks = parse_samples(samples)
     params_b = None
     if precision:
@@ -188,10 +158,8 @@ def predict(
         from planner.files.quantization import parse_penalty
 
         penalty = catalog.get("quantization", "default", parse_penalty)
-    rows = predict_table(the_law, method, ks, model=model, precision=precision, penalty=penalty, params_b=params_b)
-    notes = report.prediction_notes(the_law.id, source, rows, precision)
-    for w in sorted({w for p in rows for w in p.warnings}):
+    result = prediction_table(the_law, method, ks, source=source, model=model, precision=precision, penalty=penalty,
+                              params_b=params_b)
+    for w in result.warnings:
         warn(w)
-    title = f"Predicted {the_law.task} accuracy: {method}"
-    emit(fmt, json_data=[report.prediction_to_dict(p) for p in rows],
-         markdown=lambda: report.predictions_to_markdown(title, rows, notes), rich=lambda: report.predictions_to_rich(title, rows, notes))
+    emit(render_predictions, result, fmt)

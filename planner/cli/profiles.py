@@ -23,24 +23,10 @@ def profiles_list(
     profiles: Optional[Path] = ProfilesOpt,
 ) -> None:
     """List the available profiles and which file each comes from."""
-    from planner import report
-    from planner.inventory import list_profiles
+    from planner.inventory import listing
+    from planner.report.profiles import render_listing
 
-    catalog = open_catalog(profiles)
-    listing = {k: list_profiles(catalog, k) for k in _kinds(kind)}
-    titles = {"hardware": "Hardware", "model": "Models", "law": "Scaling laws"}
-
-    def md() -> str:
-        out = []
-        for k, items in listing.items():
-            header, rows, numeric = report.profile_list_rows(k, items)
-            out.append(f"## {titles[k]}\n\n" + report.markdown_table(header, rows, numeric))
-        return "\n".join(out)
-
-    def rich() -> list:
-        return [report.rich_table(titles[k], *report.profile_list_rows(k, items)) for k, items in listing.items()]
-
-    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, **{k: v for k, v in listing.items()}}, markdown=md, rich=rich)
+    emit(render_listing, listing(open_catalog(profiles), _kinds(kind)), fmt)
 
 
 @handle_errors
@@ -51,13 +37,10 @@ def profiles_show(
     profiles: Optional[Path] = ProfilesOpt,
 ) -> None:
     """Show one profile: its fields, derived values and sources."""
-    from planner import report
     from planner.inventory import show_profile
+    from planner.report.profiles import render_profile
 
-    catalog = open_catalog(profiles)
-    data = show_profile(catalog, name, kind.value if kind else None)
-    emit(fmt, json_data={"schema_version": report.SCHEMA_VERSION, **data},
-         markdown=lambda: report.profile_to_markdown(data), rich=lambda: report.profile_to_rich(data))
+    emit(render_profile, show_profile(open_catalog(profiles), name, kind.value if kind else None), fmt)
 
 
 @handle_errors
@@ -66,10 +49,9 @@ def profiles_validate(
 ) -> None:
     """Check every profile in a folder; report every problem; exit 2 if there is any."""
     from planner.files.catalog import bundled_dir, validate_dir
-    from planner.inventory import all_parsers
 
     target = directory or bundled_dir()
-    checked, problems = validate_dir(target, all_parsers())
+    checked, problems = validate_dir(target)
     for problem in problems:
         typer.echo(f"Error: {problem}", err=True)
     if problems:
@@ -89,8 +71,8 @@ def profiles_import_hf(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a model profile from a Hugging Face config.json."""
-    from planner.files.hf_import import profile_from_hf_config
     from planner.files.disk import atomic_write, dump_yaml, read_json
+    from planner.files.hf_import import profile_from_hf_config
     from planner.files.models import parse_model
 
     data = profile_from_hf_config(read_json(config), model_id=model_id, source=source or str(config))

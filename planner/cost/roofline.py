@@ -21,7 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from planner.domain import HardwareProfile, ModelProfile, Precision, precision as lookup_precision
+from planner.domain import HardwareProfile, ModelProfile, Precision
+from planner.domain import precision as lookup_precision
 from planner.errors import InputError
 
 # Bytes per value of tensor-parallel all-reduce messages: engines reduce activations in 16 bit.
@@ -29,6 +30,16 @@ COMM_BYTES_PER_VALUE = 2.0
 # Activations and logits are held in 16 bit.
 ACTIVATION_BYTES_PER_VALUE = 2.0
 MAX_TOKENS = 10_000_000
+
+# What every roofline estimate assumes (reports print these; docs/method.md explains them).
+ASSUMPTIONS = (
+    "Roofline: time = max(compute, memory) + tensor-parallel communication + fixed overheads, per forward pass (docs/method.md).",
+    "Peaks are dense (no sparsity); achievable fractions of peak come from the hardware profile's efficiency block.",
+    "Static batch: every sequence has the same prompt and output length; the prompt is prefilled once, then one decode step per output token.",
+    "batch 'max': the largest batch whose KV cache fits memory, run as an offline max-throughput job (prefill chunks share the device with decodes).",
+    "Quantized weights keep the embedding and LM head in 16 bit; int4 is W4A16 (group 128), fp4 is NVFP4.",
+    "Energy assumes every device draws its rated power for the whole run; cost uses the profile's hourly price.",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -366,6 +377,10 @@ def estimate(s: Scenario) -> Estimate:
     hw = s.hardware
     device_seconds_per_token = s.devices / out_rate
     price = hw.price_usd_per_hour
+    memory = memory_use(s, batch)
+    notes = scenario_warnings(s)
+    if not memory.fits:
+        notes += (f"{s.model.id} does not fit on {hw.id} at this setting: short by {memory.shortfall / 1e9:.1f} GB per device",)
     return Estimate(
         scenario=s,
         batch=batch,
@@ -377,12 +392,12 @@ def estimate(s: Scenario) -> Estimate:
         e2e_latency_s=e2e,
         output_tokens_per_s=out_rate,
         total_tokens_per_s=total_rate,
-        memory=memory_use(s, batch),
+        memory=memory,
         energy_j_per_output_token=hw.power_w * device_seconds_per_token,
         cost_usd_per_million_output_tokens=None if price is None else price / 3600.0 * device_seconds_per_token * 1e6,
         compute_precision=hw.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)[1],
         mode=mode,
-        warnings=scenario_warnings(s),
+        warnings=notes,
     )
 
 

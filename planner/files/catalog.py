@@ -19,9 +19,14 @@ from planner.errors import ProfileError, UnknownNameError, suggest
 from planner.files.checker import ProfileErrors
 from planner.files.disk import read_yaml
 from planner.files.hardware import parse_hardware
+from planner.files.laws import parse_law
 from planner.files.models import parse_model
+from planner.files.quantization import parse_penalty
 
 KINDS = {"hardware": "hardware", "model": "models", "law": "laws", "quantization": "quantization"}
+PARSERS: dict[str, Callable[[dict, Path], Any]] = {
+    "hardware": parse_hardware, "model": parse_model, "law": parse_law, "quantization": parse_penalty,
+}
 
 
 # Locations
@@ -113,6 +118,15 @@ class Catalog:
     def model(self, name: str) -> ModelProfile:
         return self.get("model", name, parse_model)
 
+    def law(self, name: str) -> tuple[Any, str]:
+        """A law by id (built-in or user) or from a YAML file (e.g. written by `planner fit`), and where it came from."""
+        path = Path(name)
+        if path.suffix in (".yaml", ".yml") or path.is_file():
+            if not path.is_file():
+                raise ProfileError(path, None, "law file does not exist")
+            return parse_law(read_yaml(path), path, check_id=False), str(path)
+        return self.get("law", name, parse_law), self.describe_source("law", name)
+
     def raw(self, kind: str, name: str) -> dict:
         return read_yaml(self.file(kind, name).path)
 
@@ -144,7 +158,7 @@ def _is_under(path: Path, root: Path) -> bool:
 
 def validate_dir(directory: Path, parsers: Mapping[str, Callable[[dict, Path], Any]] | None = None) -> tuple[int, list[ProfileError]]:
     """Parse every profile under ``directory``; return (files checked, every problem found)."""
-    parsers = dict(parsers or {"hardware": parse_hardware, "model": parse_model})
+    parsers = dict(parsers or PARSERS)
     checked, problems = 0, []
     directory = Path(directory)
     if not directory.is_dir():

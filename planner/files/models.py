@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.domain import MLA, MoE, ModelProfile
+from planner.domain import MLA, ModelProfile, MoE
 from planner.files.checker import Checker, check_id
 
 _MODEL_TOP = {"kind", "id", "name", "family", "hf_repo", "architecture", "published_params", "license", "sources", "notes"}

@@ -1,0 +1,193 @@
+"""Estimates (`planner estimate`): one scenario as a metric/value view, many as a table; warnings and assumptions in every format."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.report.common import (
+    SCHEMA_VERSION,
+    markdown_notes,
+    markdown_table,
+    rich_notes,
+    rich_table,
+    to_json,
+    to_text,
+)
+from planner.report.common import (
+    gb as _gb,
+)
+from planner.report.common import (
+    ms as _ms,
+)
+from planner.report.common import (
+    usd as _usd,
+)
+
+NUMERIC_COLUMNS = {0, 5, 6, 7, 8, 9, 13}
+
+
+def render(result, fmt: str, width: int | None = None, color: bool = False) -> str:
+    """``result``: a ``scenarios.EstimateReport``."""
+    outcomes = list(result.outcomes)
+    if fmt == "json":
+        if result.single:
+            return to_json(estimate_to_dict(outcomes[0]) | {"assumptions": list(result.assumptions)})
+        return to_json([estimate_to_dict(o) for o in outcomes])
+    warnings = [w for o in outcomes for w in _row_warnings(o, prefix=not result.single)]
+    single = result.single and outcomes[0].estimate is not None
+    if fmt == "markdown":
+        parts = ["## Inference cost estimate\n"]
+        if single:
+            parts.append(markdown_table(["metric", "value"], [list(r) for r in detail_rows(outcomes[0])]))
+        else:
+            header, rows = estimate_rows(outcomes)
+            parts.append(markdown_table(header, rows, numeric=NUMERIC_COLUMNS))
+        parts.append(markdown_notes("Warnings", warnings))
+        parts.append(markdown_notes("Assumptions", result.assumptions))
+        return "".join(parts)
+    if single:
+        table = rich_table("Inference cost estimate", ["metric", "value"], [list(r) for r in detail_rows(outcomes[0])], show_header=False)
+    else:
+        header, rows = estimate_rows(outcomes)
+        table = rich_table("Inference cost estimates", header, rows, NUMERIC_COLUMNS)
+    parts: list[Any] = [table]
+    if warnings:
+        parts.append(rich_notes([f"warning: {w}" for w in warnings]))
+    parts.append(rich_notes(result.assumptions))
+    return to_text(parts, width, color)
+
+
+def _row_warnings(outcome, *, prefix: bool) -> list[str]:
+    lead = f"row {outcome.row}: " if prefix else ""
+    notes = [f"{lead}{outcome.error}"] if outcome.error else []
+    return notes + [f"{lead}{w}" for w in (outcome.estimate.warnings if outcome.estimate else ())]
+
+
+def _phase(p) -> dict:
+    return {
+        "compute_s": p.compute_s,
+        "memory_s": p.memory_s,
+        "communication_s": p.communication_s,
+        "overhead_s": p.overhead_s,
+        "time_s": p.time_s,
+        "flops": p.flops,
+        "bytes": p.bytes,
+        "bound": p.bound,
+    }
+
+
+def estimate_to_dict(outcome) -> dict:
+    """One scenario outcome as a JSON-safe dict (``error`` set instead of results when it failed)."""
+    req = outcome.request
+    base: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "row": outcome.row}
+    if outcome.error is not None:
+        base["error"] = outcome.error
+        if req is not None:
+            base["input"] = {k: getattr(req, k) for k in req.__dataclass_fields__}
+        return base
+    e = outcome.estimate
+    s = e.scenario
+    m = e.memory
+    base.update(
+        {
+            "model": s.model.id,
+            "hardware": s.hardware.id,
+            "tp": s.tp,
+            "pp": s.pp,
+            "replicas": s.replicas,
+            "devices": s.devices,
+            "precision": s.weight_precision.name,
+            "kv_precision": s.kv_precision.name,
+            "compute_precision": e.compute_precision,
+            "prompt_tokens": s.prompt_tokens,
+            "output_tokens": s.output_tokens,
+            "mode": e.mode,
+            "batch": e.batch,
+            "max_batch": e.max_batch,
+            "ttft_s": e.ttft_s,
+            "tpot_s": e.tpot_s,
+            "e2e_latency_s": e.e2e_latency_s,
+            "output_tokens_per_s": e.output_tokens_per_s,
+            "total_tokens_per_s": e.total_tokens_per_s,
+            "fits": m.fits,
+            "shortfall_bytes": m.shortfall,
+            "memory_bytes": {
+                "weights": m.weights,
+                "kv_cache": m.kv_cache,
+                "activations": m.activations,
+                "reserve": m.reserve,
+                "total": m.total,
+                "capacity": m.capacity,
+            },
+            "bound": {"prefill": e.prefill.bound, "decode": e.decode_step.bound},
+            "prefill": _phase(e.prefill),
+            "decode_step": _phase(e.decode_step),
+            "energy_j_per_output_token": e.energy_j_per_output_token,
+            "cost_usd_per_million_output_tokens": e.cost_usd_per_million_output_tokens,
+            "efficiency_calibrated": s.hardware.efficiency.calibrated,
+            "profiles": {"model": outcome.model_source, "hardware": outcome.hardware_source},
+            "warnings": list(e.warnings),
+        }
+    )
+    return base
+
+
+def estimate_rows(outcomes) -> tuple[list[str], list[list[str]]]:
+    """Header and text cells of the scenario table (shared by Markdown and rich)."""
+    header = ["#", "model", "hardware", "tp×pp×rep", "precision", "batch", "TTFT", "TPOT", "e2e", "out tok/s",
+              "memory/device", "fits", "bound (prefill/decode)", "$ / M out tok"]
+    rows = []
+    for o in outcomes:
+        if o.estimate is None:
+            req = o.request
+            rows.append([str(o.row), getattr(req, "model", ""), getattr(req, "hardware", ""), "", "", "", "", "", "", "", "", "",
+                         f"error: {o.error}", ""])
+            continue
+        e = o.estimate
+        s = e.scenario
+        rows.append(
+            [
+                str(o.row),
+                s.model.id,
+                s.hardware.id,
+                f"{s.tp}×{s.pp}×{s.replicas}",
+                f"{s.weight_precision.name}/kv {s.kv_precision.name}",
+                f"{e.batch}" + (" (max)" if e.mode == "max-throughput" else ""),
+                _ms(e.ttft_s),
+                _ms(e.tpot_s),
+                _ms(e.e2e_latency_s),
+                f"{e.output_tokens_per_s:,.0f}",
+                f"{_gb(e.memory.total)} / {_gb(e.memory.capacity)}",
+                "yes" if e.fits else f"no (short {_gb(e.memory.shortfall)})",
+                f"{e.prefill.bound}/{e.decode_step.bound}",
+                _usd(e.cost_usd_per_million_output_tokens),
+            ]
+        )
+    return header, rows
+
+
+def detail_rows(outcome) -> list[tuple[str, str]]:
+    """Metric/value pairs of one estimate (the single-scenario view)."""
+    e = outcome.estimate
+    s = e.scenario
+    m = e.memory
+    return [
+        ("model", f"{s.model.name} ({s.model.id}, {s.model.total_params / 1e9:.2f} B params, {s.model.active_params / 1e9:.2f} B active)"),
+        ("hardware", f"{s.hardware.name} ({s.hardware.id}) × {s.devices} (tp {s.tp}, pp {s.pp}, replicas {s.replicas})"),
+        ("precision", f"weights {s.weight_precision.name}, KV cache {s.kv_precision.name}, matmuls at {e.compute_precision}"),
+        ("workload", f"batch {e.batch}" + (" (largest that fits)" if e.mode == "max-throughput" else "") +
+         f", {s.prompt_tokens:,} prompt + {s.output_tokens:,} output tokens; max batch that fits: {e.max_batch:,}"),
+        ("TTFT", f"{_ms(e.ttft_s)} ({e.prefill.bound}-bound)"),
+        ("TPOT", f"{_ms(e.tpot_s)} ({e.decode_step.bound}-bound)"),
+        ("end-to-end latency", _ms(e.e2e_latency_s)),
+        ("output throughput", f"{e.output_tokens_per_s:,.0f} tokens/s (deployment)"),
+        ("total throughput", f"{e.total_tokens_per_s:,.0f} tokens/s (prompt + output)"),
+        ("memory per device", f"weights {_gb(m.weights)} + KV cache {_gb(m.kv_cache)} + activations {_gb(m.activations)} + reserve {_gb(m.reserve)} = {_gb(m.total)} of {_gb(m.capacity)}"),
+        ("fits", "yes" if m.fits else f"no: short by {_gb(m.shortfall)} per device"),
+        (f"prefill of the batch ({e.batch})", f"compute {_ms(e.prefill.compute_s)}, memory {_ms(e.prefill.memory_s)}, communication {_ms(e.prefill.communication_s)}, overhead {_ms(e.prefill.overhead_s)}"),
+        ("decode step parts", f"compute {_ms(e.decode_step.compute_s)}, memory {_ms(e.decode_step.memory_s)}, communication {_ms(e.decode_step.communication_s)}, overhead {_ms(e.decode_step.overhead_s)}"),
+        ("energy", f"{e.energy_j_per_output_token:,.3g} J per output token"),
+        ("cost", f"{_usd(e.cost_usd_per_million_output_tokens)} per million output tokens"),
+    ]
+
+
