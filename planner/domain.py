@@ -148,6 +148,101 @@ class MoE:
     n_shared_experts: int = 0
     shared_intermediate_size: int = 0
     n_dense_layers: int = 0  # leading layers with a dense MLP (DeepSeek first_k_dense_replace)
+    latent_size: int = 0  # routed experts work in this width (Nemotron-3 latent MoE); 0 = hidden_size
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mamba:
+    """Mamba-2 mixer layers (Dao & Gu 2024, arXiv 2405.21060 §7; Hugging Face ``NemotronHMamba2Mixer``).
+
+    They hold a fixed-size state per sequence instead of a KV cache. Inner width = n_heads * head_dim;
+    ``in_proj`` makes z, x, B, C and one dt per head; a depthwise causal convolution of ``conv_kernel``
+    taps (with bias) runs over x, B and C; per head A, D and a dt bias; a gated RMSNorm over the inner
+    width; ``out_proj`` back to the model width.
+    """
+
+    n_layers: int
+    n_heads: int
+    head_dim: int
+    state_size: int
+    n_groups: int = 1
+    conv_kernel: int = 4
+
+    @property
+    def inner_size(self) -> int:
+        return self.n_heads * self.head_dim
+
+    @property
+    def conv_channels(self) -> int:
+        return self.inner_size + 2 * self.n_groups * self.state_size
+
+    def matmul_params_per_layer(self, hidden_size: int) -> int:
+        """in_proj (to z, x, B, C, dt) and out_proj."""
+        return hidden_size * (self.inner_size + self.conv_channels + self.n_heads) + self.inner_size * hidden_size
+
+    def params_per_layer(self, hidden_size: int) -> int:
+        conv = self.conv_channels * (self.conv_kernel + 1)
+        return self.matmul_params_per_layer(hidden_size) + conv + 3 * self.n_heads + self.inner_size
+
+    @property
+    def state_values_per_layer(self) -> int:
+        """Values held per sequence per layer: the SSM state plus the convolution's last kernel-1 inputs."""
+        return self.inner_size * self.state_size + (self.conv_kernel - 1) * self.conv_channels
+
+    @property
+    def scan_flops_per_token_per_layer(self) -> int:
+        """State update h = a*h + dt*B*x and read-out y = C*h: 2 MACs (4 FLOPs) per state value."""
+        return 4 * self.inner_size * self.state_size
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinearAttention:
+    """Linear-attention layers of the Gated DeltaNet kind (Yang et al. 2024, arXiv 2412.06464; Qwen3-Next,
+    Qwen3.5 ``GatedDeltaNet``): a (key_head_dim x value_head_dim) state per value head instead of a KV cache.
+
+    Projections: q and k (n_key_heads x key_head_dim each), v and the output gate z (n_value_heads x
+    value_head_dim each), beta and the decay (one per value head); a depthwise causal convolution of
+    ``conv_kernel`` taps over q, k and v; per value head A and a dt bias; a gated RMSNorm of value_head_dim;
+    ``out_proj`` back to the model width.
+    """
+
+    kind: str = "gated-deltanet"
+    n_layers: int
+    n_key_heads: int
+    n_value_heads: int
+    key_head_dim: int
+    value_head_dim: int
+    conv_kernel: int = 4
+
+    @property
+    def key_size(self) -> int:
+        return self.n_key_heads * self.key_head_dim
+
+    @property
+    def value_size(self) -> int:
+        return self.n_value_heads * self.value_head_dim
+
+    @property
+    def conv_channels(self) -> int:
+        return 2 * self.key_size + self.value_size
+
+    def matmul_params_per_layer(self, hidden_size: int) -> int:
+        """q, k, v, z, beta and decay projections, and out_proj."""
+        return hidden_size * (2 * self.key_size + 2 * self.value_size + 2 * self.n_value_heads) + self.value_size * hidden_size
+
+    def params_per_layer(self, hidden_size: int) -> int:
+        conv = self.conv_channels * self.conv_kernel
+        return self.matmul_params_per_layer(hidden_size) + conv + 2 * self.n_value_heads + self.value_head_dim
+
+    @property
+    def state_values_per_layer(self) -> int:
+        """Values held per sequence per layer: one key x value matrix per value head plus the conv inputs."""
+        return self.n_value_heads * self.key_head_dim * self.value_head_dim + (self.conv_kernel - 1) * self.conv_channels
+
+    @property
+    def scan_flops_per_token_per_layer(self) -> int:
+        """Delta rule: read S^T k, write S += k (x) delta, read out S^T q: 3 MACs (6 FLOPs) per state value."""
+        return 6 * self.n_value_heads * self.key_head_dim * self.value_head_dim
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,6 +277,14 @@ class ModelProfile:
     n_sliding_layers: int = 0  # how many layers use the window (Gemma 2: half)
     moe: MoE | None = None
     mla: MLA | None = None
+    # Hybrid and heterogeneous stacks (Nemotron-H, Qwen3.5, NAS): 0 / None / () = every layer alike.
+    n_attention_layers: int = 0  # layers with softmax attention (only these hold a KV cache); 0 = n_layers
+    n_mlp_layers: int = 0  # layers with an MLP or MoE block; 0 = n_layers
+    mlp_groups: tuple[tuple[int, int], ...] = ()  # dense MLP layers of differing widths: (layers, intermediate size)
+    attention_output_gate: bool = False  # query projection doubled into a sigmoid output gate (Qwen3-Next/3.5)
+    mamba: Mamba | None = None
+    linear_attention: LinearAttention | None = None
+    quantization: Mapping[str, str] = field(default_factory=dict)  # checkpoint's quantization_config, summarised
     published_params: float = 0.0
     sources: Mapping[str, str] = field(default_factory=dict)
     license: str = ""
@@ -199,6 +302,16 @@ class ModelProfile:
         return "gqa" if self.n_kv_heads < self.n_heads else "mha"
 
     @property
+    def attention_layers(self) -> int:
+        """Layers with softmax attention (full or windowed): the layers that hold a KV cache."""
+        return self.n_attention_layers or self.n_layers
+
+    @property
+    def mlp_layers(self) -> int:
+        """Layers with an MLP or MoE block."""
+        return self.n_mlp_layers or self.n_layers
+
+    @property
     def attention_params_per_layer(self) -> int:
         h = self.hidden_size
         if self.mla is not None:
@@ -209,25 +322,49 @@ class ModelProfile:
             return q + kv + self.n_heads * m.v_head_dim * h
         q_out = self.n_heads * self.head_dim
         kv_out = 2 * self.n_kv_heads * self.head_dim
-        return h * (q_out + kv_out) + q_out * h
+        gate = q_out if self.attention_output_gate else 0
+        return h * (q_out + kv_out + gate) + q_out * h
 
-    def _mlp_params(self, intermediate: int) -> int:
-        return (3 if self.gated_mlp else 2) * self.hidden_size * intermediate
+    def _mlp_params(self, intermediate: int, width: int = 0) -> int:
+        return (3 if self.gated_mlp else 2) * (width or self.hidden_size) * intermediate
 
     @property
     def n_moe_layers(self) -> int:
-        return 0 if self.moe is None else self.n_layers - self.moe.n_dense_layers
+        return 0 if self.moe is None else self.mlp_layers - self.moe.n_dense_layers
+
+    @property
+    def _mixer_params(self) -> int:
+        """Attention, Mamba and linear-attention parameters of all layers."""
+        total = self.attention_layers * self.attention_params_per_layer
+        if self.mamba is not None:
+            total += self.mamba.n_layers * self.mamba.params_per_layer(self.hidden_size)
+        if self.linear_attention is not None:
+            total += self.linear_attention.n_layers * self.linear_attention.params_per_layer(self.hidden_size)
+        return total
+
+    @property
+    def _mixer_matmul_params(self) -> int:
+        total = self.attention_layers * self.attention_params_per_layer
+        if self.mamba is not None:
+            total += self.mamba.n_layers * self.mamba.matmul_params_per_layer(self.hidden_size)
+        if self.linear_attention is not None:
+            total += self.linear_attention.n_layers * self.linear_attention.matmul_params_per_layer(self.hidden_size)
+        return total
 
     def _mlp_params_total(self, experts_per_token: int | None) -> int:
         """MLP parameters of all layers; ``experts_per_token`` None = all experts (held)."""
-        dense_layers = self.n_layers - self.n_moe_layers
-        total = dense_layers * self._mlp_params(self.intermediate_size)
+        if self.mlp_groups:
+            total = sum(n * self._mlp_params(width) for n, width in self.mlp_groups)
+        else:
+            total = (self.mlp_layers - self.n_moe_layers) * self._mlp_params(self.intermediate_size)
         if self.moe is not None:
             m = self.moe
             routed = m.n_experts if experts_per_token is None else experts_per_token
-            per_layer = routed * self._mlp_params(m.expert_intermediate_size)
+            per_layer = routed * self.expert_params_per_layer()
             per_layer += m.n_shared_experts * self._mlp_params(m.shared_intermediate_size or m.expert_intermediate_size)
             per_layer += self.hidden_size * m.n_experts  # router
+            if m.latent_size:
+                per_layer += 2 * self.hidden_size * m.latent_size  # projections into and out of the latent width
             total += self.n_moe_layers * per_layer
         return total
 
@@ -248,7 +385,7 @@ class ModelProfile:
     @property
     def total_params(self) -> int:
         """All parameters held in memory (every expert)."""
-        body = self.n_layers * self.attention_params_per_layer + self._mlp_params_total(None)
+        body = self._mixer_params + self._mlp_params_total(None)
         head = 0 if self.tied_embeddings else self.lm_head_params
         return body + self.embedding_params + head + self.norm_params
 
@@ -257,20 +394,20 @@ class ModelProfile:
         """Parameters used per token (routed experts counted ``n_active`` times)."""
         if self.moe is None:
             return self.total_params
-        body = self.n_layers * self.attention_params_per_layer + self._mlp_params_total(self.moe.n_active)
+        body = self._mixer_params + self._mlp_params_total(self.moe.n_active)
         head = 0 if self.tied_embeddings else self.lm_head_params
         return body + self.embedding_params + head + self.norm_params
 
     @property
     def active_matmul_params(self) -> int:
         """Parameters multiplied per token: active params without the embedding lookup, with the LM head."""
-        return self.n_layers * self.attention_params_per_layer + (
+        return self._mixer_matmul_params + (
             self._mlp_params_total(None if self.moe is None else self.moe.n_active)
         ) + self.lm_head_params
 
     def expert_params_per_layer(self) -> int:
         """Parameters of one routed expert in one layer (0 for dense models)."""
-        return 0 if self.moe is None else self._mlp_params(self.moe.expert_intermediate_size)
+        return 0 if self.moe is None else self._mlp_params(self.moe.expert_intermediate_size, self.moe.latent_size)
 
     # -- attention and KV cache ----------------------------------------------------------------
 
@@ -281,25 +418,48 @@ class ModelProfile:
             return self.mla.kv_lora_rank + self.mla.qk_rope_head_dim
         return 2 * self.n_kv_heads * self.head_dim
 
+    @property
+    def recurrent_state_values(self) -> int:
+        """Values of Mamba / linear-attention state one sequence holds, whatever its length (0 without such layers)."""
+        total = 0
+        if self.mamba is not None:
+            total += self.mamba.n_layers * self.mamba.state_values_per_layer
+        if self.linear_attention is not None:
+            total += self.linear_attention.n_layers * self.linear_attention.state_values_per_layer
+        return total
+
     def attended_tokens(self, context_tokens: float) -> float:
-        """Cached tokens summed over layers, divided by n_layers (sliding windows cap their layers)."""
+        """Cached tokens summed over attention layers, divided by their number (sliding windows cap their layers)."""
         if not self.sliding_window or not self.n_sliding_layers:
             return context_tokens
         windowed = min(context_tokens, self.sliding_window) if not hasattr(context_tokens, "shape") else _np_min(context_tokens, self.sliding_window)
-        full = self.n_layers - self.n_sliding_layers
-        return (full * context_tokens + self.n_sliding_layers * windowed) / self.n_layers
+        full = self.attention_layers - self.n_sliding_layers
+        return (full * context_tokens + self.n_sliding_layers * windowed) / self.attention_layers
 
     def kv_cache_bytes(self, context_tokens: float, bytes_per_value: float) -> float:
-        """KV-cache bytes of one sequence holding ``context_tokens`` tokens."""
-        return self.n_layers * self.kv_values_per_token_per_layer * self.attended_tokens(context_tokens) * bytes_per_value
+        """KV-cache bytes of one sequence holding ``context_tokens`` tokens.
+
+        Only attention layers grow with the context; Mamba / linear-attention layers add a fixed state,
+        counted at the same ``bytes_per_value``.
+        """
+        kv = self.attention_layers * self.kv_values_per_token_per_layer * self.attended_tokens(context_tokens) * bytes_per_value
+        if self.recurrent_state_values:
+            kv = kv + self.recurrent_state_values * bytes_per_value
+        return kv
 
     def attention_flops_per_token(self, context_tokens: float) -> float:
-        """FLOPs of QK^T and AV for one new token attending to ``context_tokens`` (2 FLOPs per MAC)."""
+        """FLOPs of QK^T and AV for one new token attending to ``context_tokens`` (2 FLOPs per MAC),
+        plus the state update of Mamba / linear-attention layers (independent of the context)."""
         if self.mla is not None:
             width = self.n_heads * (self.mla.qk_nope_head_dim + self.mla.qk_rope_head_dim + self.mla.v_head_dim)
         else:
             width = 2 * self.n_heads * self.head_dim
-        return 2.0 * self.n_layers * width * self.attended_tokens(context_tokens)
+        flops = 2.0 * self.attention_layers * width * self.attended_tokens(context_tokens)
+        if self.mamba is not None:
+            flops = flops + self.mamba.n_layers * self.mamba.scan_flops_per_token_per_layer
+        if self.linear_attention is not None:
+            flops = flops + self.linear_attention.n_layers * self.linear_attention.scan_flops_per_token_per_layer
+        return flops
 
     def flops_per_token(self, context_tokens: float = 0.0) -> float:
         """Forward FLOPs for one token: 2 per active matmul parameter plus attention (Kaplan et al. 2020, Table 1)."""

@@ -68,20 +68,31 @@ def profiles_import_hf(
     model_id: str = typer.Option(..., "--id", help="Id for the new profile, e.g. my-model-7b."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the YAML (default: stdout)."),
     source: str = typer.Option("", "--source", help="Citation for the config (default: the file path)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    force: bool = typer.Option(
+        False, "--force",
+        help="Overwrite an existing file, and import a config with an unknown model_type or keys the importer "
+             "does not understand (they are listed in the profile's notes).",
+    ),
 ) -> None:
     """Write a model profile from a Hugging Face config.json."""
+    from planner.cli.common import warn
     from planner.files.disk import atomic_write, dump_yaml, read_json
     from planner.files.hf_import import profile_from_hf_config
     from planner.files.models import parse_model
 
-    data = profile_from_hf_config(read_json(config), model_id=model_id, source=source or str(config))
+    data = profile_from_hf_config(read_json(config), model_id=model_id, source=source or str(config), force=force)
     target = out if out is not None else Path(f"{model_id}.yaml")
     parsed = parse_model(dict(data), target)  # the profile must load before it is written
+    if force and "--force" in data.get("notes", ""):
+        warn(f"{config}: imported with --force; see the profile's notes for what was not understood")
     text = dump_yaml(data)
     if out is None:
         sys.stdout.write(text)
         return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PlannerError(f"{out.parent}: cannot create the folder: {exc.strerror or exc}") from None
     atomic_write(out, text, force=force)
     typer.echo(f"wrote {out}: {parsed.name}, {parsed.total_params / 1e9:.2f} B parameters", err=True)
 
