@@ -272,7 +272,7 @@ PUBLISHED = {row["file"]: row for row in read_csv_rows(REAL / "published.csv")[1
 
 
 def _real(name: str, *, force: bool = False):
-    mapping = profile_from_hf_config(read_json(REAL / name), model_id=Path(name).stem, source=f"aiconfigurator/{name}", force=force)
+    mapping = profile_from_hf_config(read_json(REAL / name, allow_nonfinite=True), model_id=Path(name).stem, source=f"aiconfigurator/{name}", force=force)
     return mapping, parse_model(mapping, Path(name).with_suffix(".yaml"))
 
 
@@ -358,12 +358,12 @@ def test_nas_block_configs():
 
 
 def test_nas_blocks_it_cannot_size_are_refused():
-    config = read_json(REAL / "llama-3.3-nemotron-super-49b.json")
+    config = read_json(REAL / "llama-3.3-nemotron-super-49b.json", allow_nonfinite=True)
     config["block_configs"][3]["ffn"]["replace_with_linear"] = True
     with pytest.raises(ProfileError) as info:
         profile_from_hf_config(config, model_id="m", source="s")
     assert info.value.field == "block_configs[3].ffn.replace_with_linear"
-    config = read_json(REAL / "llama-3.3-nemotron-super-49b.json")
+    config = read_json(REAL / "llama-3.3-nemotron-super-49b.json", allow_nonfinite=True)
     config["block_configs"][0]["attention"]["n_heads_in_group"] = 4
     with pytest.raises(ProfileError) as info:
         profile_from_hf_config(config, model_id="m", source="s")
@@ -526,3 +526,10 @@ def test_cli_out_creates_the_folder(tmp_path):
     assert "31.58 B parameters" in result.stderr
     model = parse_model(read_yaml(out), out)
     assert model.mamba is not None and model.attention_layers == 6
+
+
+def test_real_configs_with_infinity_are_read():
+    path = REAL / "nemotron-h-56b-base-8k.json"
+    with pytest.raises(ProfileError):
+        read_json(path)  # the guarded default refuses non-finite numbers
+    assert read_json(path, allow_nonfinite=True)["time_step_limit"][1] == float("inf")

@@ -80,7 +80,7 @@ def profiles_import_hf(
     from planner.files.hf_import import profile_from_hf_config
     from planner.files.models import parse_model
 
-    data = profile_from_hf_config(read_json(config), model_id=model_id, source=source or str(config), force=force)
+    data = profile_from_hf_config(read_json(config, allow_nonfinite=True), model_id=model_id, source=source or str(config), force=force)
     target = out if out is not None else Path(f"{model_id}.yaml")
     parsed = parse_model(dict(data), target)  # the profile must load before it is written
     if force and "--force" in data.get("notes", ""):

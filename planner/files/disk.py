@@ -266,11 +266,15 @@ def _collect_lines(node, prefix: str, out: dict[str, int]) -> None:
                 stack.append((item, key))
 
 
-def read_json(path: Path) -> dict:
-    """Read a JSON object (e.g. a Hugging Face config.json) through the guards."""
+def read_json(path: Path, *, allow_nonfinite: bool = False) -> dict:
+    """Read a JSON object (e.g. a Hugging Face config.json) through the guards.
+
+    ``allow_nonfinite`` reads NaN / Infinity as floats: real Hugging Face configs carry them
+    (Nemotron-H ``time_step_limit: [0.0, Infinity]``); the reader of such a file checks its values.
+    """
     text = read_text(path, limit=MAX_JSON_BYTES, encoding="utf-8-sig")
     try:
-        data = json.loads(text, parse_constant=_refuse_json_constant)
+        data = json.loads(text, parse_constant=float if allow_nonfinite else _refuse_json_constant)
     except json.JSONDecodeError as exc:
         raise _error(path, f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:  # NaN / Infinity, or an integer with more than 4,300 digits
