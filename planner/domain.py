@@ -553,3 +553,116 @@ def check_values(name: str, value, *, minimum: float = 0.0, strict: bool = False
         bound = f"> {minimum:g}" if strict else f"≥ {minimum:g}"
         raise InputError(f"{name} must be {bound}, got {value!r}")
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity plans: workload, service-level objectives, deployment and budget (read by files.plans)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenLengths:
+    """Tokens per request: a mean, and percentiles where the workload states them (tokens)."""
+
+    mean: float
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("mean", "p50", "p90", "p99"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 1):
+                raise InputError(f"token length {name} must be ≥ 1, got {value!r}")
+        given = [v for v in (self.p50, self.p90, self.p99) if v is not None]
+        if given != sorted(given):
+            raise InputError(f"token length percentiles must not decrease (p50 ≤ p90 ≤ p99), got {given}")
+
+    @property
+    def tokens(self) -> int:
+        """The mean as a whole number of tokens (what a roofline scenario takes)."""
+        return max(1, round(self.mean))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    """What users send: mean arrival rate (requests/s over the whole deployment), peak ÷ mean, lengths, task."""
+
+    requests_per_second: float
+    peak_factor: float = 1.0
+    prompt_tokens: TokenLengths
+    output_tokens: TokenLengths
+    task: str | None = None  # built-in scaling-law id
+    law: str | None = None  # path of a law file (instead of task)
+
+    @property
+    def peak_requests_per_second(self) -> float:
+        return self.requests_per_second * self.peak_factor
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Slo:
+    """Service-level objectives; None = not asked. Latencies in seconds, accuracy and headroom as fractions."""
+
+    accuracy: float | None = None
+    ttft_p50_s: float | None = None
+    ttft_p99_s: float | None = None
+    tpot_p99_s: float | None = None
+    e2e_p99_s: float | None = None
+    min_headroom: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deployment:
+    """How the service runs: profile ids, parallelism, precision, search method and engine limits."""
+
+    hardware: str
+    model: str
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    attention_dp: int = 1
+    replicas: int = 1
+    precision: str = "bf16"
+    kv_precision: str | None = None  # None = the default for the weight precision
+    method: str = "greedy"
+    samples: int = 1
+    reward_model: str | None = None
+    engine: str | None = None
+    max_batch: int | None = None
+
+    @property
+    def devices_per_replica(self) -> int:
+        return self.tp * self.pp * self.attention_dp
+
+    @property
+    def devices(self) -> int:
+        return self.devices_per_replica * self.replicas
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    """Spending limits; None = not asked. USD per month (730 h), joules per query."""
+
+    usd_per_month: float | None = None
+    joules_per_query: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """One capacity plan as read from a file; ``lines`` maps field paths ('slo.ttft_p99_s') to YAML lines."""
+
+    workload: Workload
+    slo: Slo
+    deployment: Deployment
+    budget: Budget
+    path: str = ""
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+    def line_of(self, field_path: str) -> int | None:
+        """Line of ``field_path`` or of its nearest enclosing field (section) that has one."""
+        key = field_path
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key.rpartition(".")[0]
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from planner.cli import estimate, laws, profiles
+from planner.cli import capacity, estimate, laws, profiles
 
 app = typer.Typer(
     name="planner",
@@ -39,6 +39,8 @@ app.add_typer(laws_app, name="laws")
 app.command()(estimate.estimate)
 app.command()(laws.fit)
 app.command()(laws.predict)
+app.command()(capacity.check)
+app.command()(capacity.schema)
 profiles_app.command("list")(profiles.profiles_list)
 profiles_app.command("show")(profiles.profiles_show)
 profiles_app.command("validate")(profiles.profiles_validate)
