@@ -284,6 +284,7 @@ class ModelProfile:
     attention_output_gate: bool = False  # query projection doubled into a sigmoid output gate (Qwen3-Next/3.5)
     mamba: Mamba | None = None
     linear_attention: LinearAttention | None = None
+    state_bytes_per_value: float = 0.0  # Mamba / linear-attention state storage; 0 = as the KV cache
     quantization: Mapping[str, str] = field(default_factory=dict)  # checkpoint's quantization_config, summarised
     published_params: float = 0.0
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -436,15 +437,24 @@ class ModelProfile:
         full = self.attention_layers - self.n_sliding_layers
         return (full * context_tokens + self.n_sliding_layers * windowed) / self.attention_layers
 
-    def kv_cache_bytes(self, context_tokens: float, bytes_per_value: float) -> float:
-        """KV-cache bytes of one sequence holding ``context_tokens`` tokens.
+    def recurrent_state_bytes(self, bytes_per_value: float) -> float:
+        """Bytes of Mamba / linear-attention state one sequence holds (``state_bytes_per_value`` when the
+        model sets it, e.g. fp32 SSM state, else ``bytes_per_value``, the KV-cache precision)."""
+        return self.recurrent_state_values * (self.state_bytes_per_value or bytes_per_value)
 
-        Only attention layers grow with the context; Mamba / linear-attention layers add a fixed state,
-        counted at the same ``bytes_per_value``.
+    def kv_cache_bytes_per_token(self, bytes_per_value: float) -> float:
+        """KV-cache bytes one more token adds to a sequence (attention layers only)."""
+        return self.attention_layers * self.kv_values_per_token_per_layer * bytes_per_value
+
+    def kv_cache_bytes(self, context_tokens: float, bytes_per_value: float) -> float:
+        """Cache bytes of one sequence holding ``context_tokens`` tokens.
+
+        Only attention layers grow with the context; Mamba / linear-attention layers add a fixed state
+        (:meth:`recurrent_state_bytes`) whatever the context.
         """
         kv = self.attention_layers * self.kv_values_per_token_per_layer * self.attended_tokens(context_tokens) * bytes_per_value
         if self.recurrent_state_values:
-            kv = kv + self.recurrent_state_values * bytes_per_value
+            kv = kv + self.recurrent_state_bytes(bytes_per_value)
         return kv
 
     def attention_flops_per_token(self, context_tokens: float) -> float:

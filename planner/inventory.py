@@ -97,9 +97,11 @@ def show_profile(catalog: Catalog, name: str, kind: str | None) -> ProfileView:
             "params": m.total_params,
             "active_params": m.active_params,
             "attention": m.attention_type,
-            "kv_cache_bytes_per_token_bf16": m.kv_cache_bytes(1, 2.0),
+            "kv_cache_bytes_per_token_bf16": m.kv_cache_bytes_per_token(2.0),
             "flops_per_token": m.flops_per_token(0),
         }
+        if m.recurrent_state_values:  # Mamba / linear-attention state, per sequence whatever its length
+            derived["recurrent_state_bytes_per_sequence_bf16"] = m.recurrent_state_bytes(2.0)
     elif k == "hardware":
         hw = catalog.hardware(entry.id)
         bf16 = hw.peak_flops.get("bf16") or hw.peak_flops.get("fp16") or 0.0

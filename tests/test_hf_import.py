@@ -533,3 +533,40 @@ def test_real_configs_with_infinity_are_read():
     with pytest.raises(ProfileError):
         read_json(path)  # the guarded default refuses non-finite numbers
     assert read_json(path, allow_nonfinite=True)["time_step_limit"][1] == float("inf")
+
+
+def test_state_precision_from_the_config():
+    mapping, nano = _real("nemotron-3-nano-30b-a3b.json")  # mamba_ssm_cache_dtype float32
+    assert mapping["architecture"]["state_precision"] == "fp32" and nano.state_bytes_per_value == 4.0
+    assert nano.recurrent_state_bytes(2.0) == nano.recurrent_state_values * 4.0
+    assert nano.kv_cache_bytes(100, 2.0) == nano.kv_cache_bytes_per_token(2.0) * 100 + nano.recurrent_state_values * 4.0
+    h56 = _real("nemotron-h-56b-base-8k.json")[0]  # no dtype key: stored like the KV cache
+    assert "state_precision" not in h56["architecture"]
+    plain = profile_from_hf_config(_llama_like(), model_id="m", source="s")
+    plain["architecture"]["state_precision"] = "fp32"
+    with pytest.raises(ProfileError) as info:
+        parse_model(plain, Path("m.yaml"))
+    assert info.value.field == "architecture.state_precision"
+
+
+def test_prefill_writes_grow_with_kv_per_token_not_with_the_state():
+    from planner.cost.roofline import Scenario, forward_pass
+    from planner.domain import precision
+    from planner.files.catalog import Catalog
+
+    model = _real("qwen3.5-27b.json")[1]
+    bf16 = precision("bf16")
+    s = Scenario(model=model, hardware=Catalog().hardware("h100-sxm"), weight_precision=bf16, kv_precision=bf16,
+                 batch=1, prompt_tokens=4096, output_tokens=1)
+    short = forward_pass(s, batch=1, new_tokens=1024, context_tokens=0)
+    long = forward_pass(s, batch=1, new_tokens=4096, context_tokens=0)
+    assert long.bytes - short.bytes == pytest.approx(3072 * model.kv_cache_bytes_per_token(2.0))
+    assert model.recurrent_state_bytes(2.0) > 1000 * model.kv_cache_bytes_per_token(2.0)  # would dominate if per token
+
+
+def test_profiles_show_reports_the_state(tmp_path):
+    out = tmp_path / "models" / "q.yaml"
+    assert _cli("profiles", "import-hf", REAL / "qwen3.5-27b.json", "--id", "q", "--out", out).exit_code == 0
+    shown = _cli("profiles", "show", "q", "--profiles", tmp_path, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    assert "recurrent_state_bytes_per_sequence_bf16" in shown.stdout and "kv_cache_bytes_per_token_bf16" in shown.stdout

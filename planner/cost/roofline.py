@@ -264,7 +264,9 @@ def forward_pass(s: Scenario, *, batch: float, new_tokens: float, context_tokens
     weights_read = _weight_bytes_read(model, s.weight_precision, tokens)
     weight_bw = bandwidth * (hw.efficiency.dequant_bandwidth if s.weight_precision.weight_only_dequant or used != s.weight_precision.compute else 1.0)
     kv_read = batch * model.kv_cache_bytes(context_tokens, s.kv_precision.bytes_per_value) * _kv_shard(model, s.tp) * s.tp
-    kv_written = tokens * model.kv_cache_bytes(1, s.kv_precision.bytes_per_value) * _kv_shard(model, s.tp) * s.tp
+    # Each new token appends its K/V; a Mamba / linear-attention state is rewritten once per sequence per pass.
+    kv_bpv = s.kv_precision.bytes_per_value
+    kv_written = (tokens * model.kv_cache_bytes_per_token(kv_bpv) + batch * model.recurrent_state_bytes(kv_bpv)) * _kv_shard(model, s.tp) * s.tp
     memory_s = (weights_read / weight_bw + (kv_read + kv_written) / bandwidth) / s.tp
     overhead_s = hw.efficiency.step_overhead_s + hw.efficiency.layer_overhead_s * model.n_layers
     return PhaseCost(

@@ -143,7 +143,7 @@ _IRRELEVANT = frozenset({
     "moe_router_dtype", "use_routing_bias", "use_moe_router_bias", "moe_router_scaling_factor",
     # Mamba kernels and initialisation
     "use_mamba_kernels", "chunk_size", "time_step_floor", "time_step_limit", "time_step_max", "time_step_min",
-    "time_step_rank", "mamba_ssm_cache_dtype", "mamba_ssm_dtype",
+    "time_step_rank",
     # query/key norms (a few thousand parameters)
     "use_qk_norm", "qk_norm_type",
 })
@@ -306,6 +306,9 @@ def profile_from_hf_config(config: Mapping[str, Any], *, model_id: str, source: 
     n_linear = mixers.count("linear_attention")
     if n_linear:
         arch["linear_attention"] = _linear_attention(cfg, n_linear)
+    state = _state_precision(cfg)  # read whether or not there is state to store
+    if state and (n_mamba or n_linear):
+        arch["state_precision"] = state
     stack = _stack_note(n_layers, n_attention, n_mamba, n_linear, n_mlp)
     if stack:
         notes.append(stack)
@@ -812,6 +815,22 @@ def _mamba(cfg: Mapping[str, Any], n_layers: int) -> dict:
     if mamba["n_heads"] % mamba["n_groups"]:
         raise ProfileError(None, "n_groups", f"expected a divisor of mamba_num_heads ({mamba['n_heads']}), got {mamba['n_groups']}")
     return mamba
+
+
+_DTYPES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def _state_precision(cfg: Mapping[str, Any]) -> str:
+    """Storage of the Mamba / linear-attention state when the config names it (``mamba_ssm_cache_dtype``,
+    ``mamba_ssm_dtype``; vLLM keeps the SSM state in that type), else '' (as the KV cache)."""
+    for key in ("mamba_ssm_cache_dtype", "mamba_ssm_dtype"):
+        value = cfg.get(key)
+        if value is None or value == "auto":
+            continue
+        if value not in _DTYPES:
+            raise ProfileError(None, key, f"expected one of {', '.join(_DTYPES)} (or auto), got {value!r}")
+        return _DTYPES[value]
+    return ""
 
 
 def _linear_attention(cfg: Mapping[str, Any], n_layers: int) -> dict:

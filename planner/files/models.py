@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.domain import MLA, LinearAttention, Mamba, ModelProfile, MoE
+from planner.domain import MLA, PRECISIONS, LinearAttention, Mamba, ModelProfile, MoE
 from planner.files.checker import Checker, check_id
 
 _MODEL_TOP = {"kind", "id", "name", "family", "hf_repo", "architecture", "quantization", "published_params", "license",
@@ -12,7 +12,8 @@ _MODEL_TOP = {"kind", "id", "name", "family", "hf_repo", "architecture", "quanti
 _MODEL_REQUIRED = {"id", "name", "architecture", "sources"}
 _ARCH = {"n_layers", "hidden_size", "intermediate_size", "n_heads", "n_kv_heads", "head_dim", "vocab_size",
          "max_context", "tied_embeddings", "gated_mlp", "sliding_window", "n_sliding_layers", "moe", "mla",
-         "n_attention_layers", "n_mlp_layers", "mlp_groups", "attention_output_gate", "mamba", "linear_attention"}
+         "n_attention_layers", "n_mlp_layers", "mlp_groups", "attention_output_gate", "mamba", "linear_attention",
+         "state_precision"}
 _ARCH_REQUIRED = {"n_layers", "hidden_size", "intermediate_size", "n_heads", "vocab_size", "max_context"}
 _MOE = {"n_experts", "n_active", "expert_intermediate_size", "n_shared_experts", "shared_intermediate_size", "n_dense_layers",
         "latent_size"}
@@ -98,6 +99,7 @@ def parse_model(data: dict, path: Path) -> ModelProfile:
         n_mlp_layers=n_mlp,
         mlp_groups=mlp_groups,
         attention_output_gate=c.boolean(arch, "attention_output_gate", p),
+        state_bytes_per_value=_state_bytes(c, arch, mamba is not None or linear is not None),
         mamba=mamba,
         linear_attention=linear,
         quantization=_quantization(c, data),
@@ -162,6 +164,16 @@ def _linear_attention(c: Checker, arch: dict, n_layers: int) -> LinearAttention 
     if linear.n_value_heads % linear.n_key_heads:
         c.fail(p + "n_value_heads", f"expected a multiple of n_key_heads ({linear.n_key_heads}), got {linear.n_value_heads}")
     return linear
+
+
+def _state_bytes(c: Checker, arch: dict, has_state: bool) -> float:
+    """``state_precision``: how Mamba / linear-attention state is stored (default: as the KV cache)."""
+    name = c.text(arch, "state_precision", "architecture.", choices=tuple(PRECISIONS))
+    if not name:
+        return 0.0
+    if not has_state:
+        c.fail("architecture.state_precision", "set, but the model has no mamba or linear_attention layers")
+    return PRECISIONS[name].bytes_per_value if name in PRECISIONS else 0.0
 
 
 def _mlp_groups(c: Checker, arch: dict) -> tuple[tuple[int, int], ...]:
