@@ -13,6 +13,7 @@ from planner.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     ProfilesOpt,
+    emit,
     handle_errors,
     open_catalog,
 )
@@ -37,8 +38,7 @@ def check(
     from planner.report import capacity as report
 
     result = check_files(plans, open_catalog(profiles))
-    sys.stdout.write(report.render(result, fmt.value))
-    sys.stdout.flush()
+    emit(report.render, result, fmt)
     for plan in result.plans:
         for problem in plan.problems:
             typer.echo(f"Error: {problem}", err=True)

@@ -8,11 +8,10 @@ the result.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 
-from planner.report import SCHEMA_VERSION, markdown_table, to_json
+from planner.report.common import SCHEMA_VERSION, markdown_table, to_json, to_text
 
 FORMATS: tuple[str, ...] = ("table", "markdown", "json", "junit", "github")
 
@@ -160,39 +159,35 @@ def to_markdown(result) -> str:
     return "".join(parts).rstrip("\n") + "\n"
 
 
-def to_table(result, width: int = 120) -> str:
-    from rich.console import Console
+def to_table(result, width: int | None = None, color: bool = False) -> str:
     from rich.table import Table
+    from rich.text import Text
 
-    out = io.StringIO()
-    console = Console(file=out, width=width, color_system=None, force_terminal=False, soft_wrap=False, highlight=False)
+    items: list = []
     for p in result.plans:
-        console.print(f"Capacity check: {p.path} — {plan_status(p)}", markup=False)
+        items.append(Text(f"Capacity check: {p.path} — {plan_status(p)}"))
         if p.problems:
-            for e in p.problems:
-                console.print(f"  {problem_text(e)}", markup=False)
-            console.print("")
+            items += [Text(f"  {problem_text(e)}") for e in p.problems] + [Text("")]
             continue
         table = Table(title=None)
         for i, h in enumerate(_CHECK_HEADER):
             table.add_column(h, justify="right" if i in (1, 2, 3, 5) else "left", no_wrap=i != 0)
         for row in check_rows(p):
             table.add_row(*row)
-        console.print(table)
+        items.append(table)
         figures = Table(show_header=False, box=None, pad_edge=False)
         figures.add_column("figure")
         figures.add_column("value", justify="right", no_wrap=True)
         for row in figure_rows(p):
             figures.add_row(*row)
-        console.print(figures)
-        for title, items in (("Notes", [f"{v.check}: {v.note}" for v in p.verdicts if v.note]),
+        items.append(figures)
+        for title, lines in (("Notes", [f"{v.check}: {v.note}" for v in p.verdicts if v.note]),
                              ("Warnings", list(p.warnings)), ("Assumptions", list(p.assumptions))):
-            if items:
-                console.print(f"{title}:", markup=False)
-                for line in items:
-                    console.print(f"  - {line}", markup=False)
-        console.print("")
-    return out.getvalue()
+            if lines:
+                items.append(Text(f"{title}:"))
+                items += [Text(f"  - {line}") for line in lines]
+        items.append(Text(""))
+    return to_text(items, width, color)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,8 +277,8 @@ def to_github(result) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def render(result, fmt: str) -> str:
-    """The check result in ``fmt`` (one of FORMATS)."""
+def render(result, fmt: str, width: int | None = None, color: bool = False) -> str:
+    """The check result in ``fmt`` (one of FORMATS); tables at ``width`` columns (natural width when None)."""
     fmt = getattr(fmt, "value", fmt)
     if fmt == "json":
         return to_json(to_dict(result))
@@ -294,8 +289,8 @@ def render(result, fmt: str) -> str:
     if fmt == "github":
         return to_github(result)
     if fmt == "table":
-        return to_table(result)
-    raise ValueError(f"unknown format {fmt!r}")
+        return to_table(result, width, color)
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
 def render_schema(schema: dict) -> str:
