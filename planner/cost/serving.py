@@ -40,8 +40,8 @@ from planner.errors import InputError
 # Bisection on the request rate: relative tolerance and step limit (the rate is monotone in the fixed point).
 _RATE_TOLERANCE = 1e-6
 _MAX_BISECTIONS = 60
-# Fixed-point passes for the decode population d = λ·(O-1)·T inside one bisection step.
-_DECODE_PASSES = 3
+# Outer fixed-point passes for the decode population d = λ·(O-1)·T (each costs two roofline evaluations).
+_DECODE_PASSES = 6
 MAX_CONCURRENCY = 1_000_000
 
 # Engine-agnostic scheduler defaults, used while the scenario's engine does not name them.
@@ -166,53 +166,55 @@ class _State:
     ttft_running_s: float  # from arrival at the running batch to the first token (no batch-slot queue)
 
 
-def _state(s: Scenario, k: SchedulerKnobs, batch: float, rate: float, arrival_scv: float | None, service_scv: float) -> _State | None:
-    """Steady state of one replica with ``batch`` running requests completing at ``rate``; None if prefill saturates."""
-    p, o = s.prompt_tokens, s.output_tokens
-    decoding = batch
-    st = None
-    for _ in range(_DECODE_PASSES):
-        t_d = decode_step(s, decoding).time_s
-        s_p = max(0.0, mixed_step(s, decode_batch=decoding, prefill_tokens=p).time_s - t_d)
-        busy = rate * s_p
-        if busy >= 1.0:
-            return None
-        step = t_d / (1.0 - busy)
-        room = k.max_tokens_per_step - decoding
-        if room <= 0:
-            return None
-        utilisation = max(busy, rate * p * step / room)
-        if utilisation >= 1.0:
-            return None
-        chunks = max(1, math.ceil(p / room)) if k.chunked_prefill else 1
-        clump = max(1.0, min(batch, k.max_tokens_per_step / p)) if arrival_scv is None else arrival_scv
-        wait = utilisation / (1.0 - utilisation) * (clump + service_scv) / 2.0 * s_p
-        own = s_p + chunks * t_d + (chunks - 1) * (step - t_d)
-        ttft = k.request_overhead_s + step / 2.0 + wait + own
-        st = _State(rate=rate, step_s=step, decode_step_s=t_d, prefill_s=s_p, utilisation=utilisation,
-                    prefill_wait_s=wait, own_prefill_s=own, chunks=chunks, ttft_running_s=ttft)
-        decoding = min(batch, max(1.0, rate * (o - 1) * step))
-    return st
+def _state(k: SchedulerKnobs, p: int, batch: float, decoding: float, t_d: float, s_p: float, rate: float,
+           arrival_scv: float | None, service_scv: float) -> _State | None:
+    """Steady state at ``rate`` completions per second, given the decode step and the prefill cost; None if prefill saturates."""
+    busy = rate * s_p
+    room = k.max_tokens_per_step - decoding
+    if busy >= 1.0 or room <= 0:
+        return None
+    step = t_d / (1.0 - busy)
+    utilisation = max(busy, rate * p * step / room)
+    if utilisation >= 1.0:
+        return None
+    chunks = max(1, math.ceil(p / room)) if k.chunked_prefill else 1
+    clump = max(1.0, min(batch, k.max_tokens_per_step / p)) if arrival_scv is None else arrival_scv
+    wait = utilisation / (1.0 - utilisation) * (clump + service_scv) / 2.0 * s_p
+    own = s_p + chunks * t_d + (chunks - 1) * (step - t_d)
+    ttft = k.request_overhead_s + step / 2.0 + wait + own
+    return _State(rate=rate, step_s=step, decode_step_s=t_d, prefill_s=s_p, utilisation=utilisation,
+                  prefill_wait_s=wait, own_prefill_s=own, chunks=chunks, ttft_running_s=ttft)
 
 
 def _closed_loop(s: Scenario, k: SchedulerKnobs, batch: float, arrival_scv: float | None, service_scv: float) -> _State:
-    """Solve λ = batch / (TTFT_run(λ) + (O-1)·T(λ)) by bisection (the right side falls as λ rises)."""
-    o = s.output_tokens
-    lo = 0.0
-    # Upper bracket: twice the rate at which prefill alone would fill the engine (the state is None beyond it).
-    t_d = decode_step(s, batch).time_s
-    s_p = max(mixed_step(s, decode_batch=batch, prefill_tokens=s.prompt_tokens).time_s - t_d, 1e-12)
-    hi = 2.0 / s_p
-    best = _state(s, k, batch, 0.0, arrival_scv, service_scv)
-    for _ in range(_MAX_BISECTIONS):
-        mid = 0.5 * (lo + hi)
-        st = _state(s, k, batch, mid, arrival_scv, service_scv)
-        if st is None or mid * (st.ttft_running_s + (o - 1) * st.step_s) > batch:
-            hi = mid
-        else:
-            lo, best = mid, st
-        if hi - lo <= _RATE_TOLERANCE * hi:
+    """Solve λ = batch / (TTFT_run(λ) + (O-1)·T(λ)) by bisection (the right side falls as λ rises).
+
+    The decode population d = λ·(O-1)·T (requests past their first token) sets the decode step and
+    the prefill cost; it is found by a few outer passes, each costing the roofline twice.
+    """
+    p, o = s.prompt_tokens, s.output_tokens
+    decoding = batch
+    best = None
+    for _ in range(_DECODE_PASSES):
+        t_d = decode_step(s, decoding).time_s
+        s_p = max(0.0, mixed_step(s, decode_batch=decoding, prefill_tokens=p).time_s - t_d)
+        lo, hi = 0.0, 2.0 / max(s_p, 1e-12)  # beyond 1/s_p prefill alone would fill the engine
+        best = _state(k, p, batch, decoding, t_d, s_p, 0.0, arrival_scv, service_scv)
+        for _ in range(_MAX_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            st = _state(k, p, batch, decoding, t_d, s_p, mid, arrival_scv, service_scv)
+            if st is None or mid * (st.ttft_running_s + (o - 1) * st.step_s) > batch:
+                hi = mid
+            else:
+                lo, best = mid, st
+            if hi - lo <= _RATE_TOLERANCE * hi:
+                break
+        if best is None:  # not even one request fits the step's token budget
+            raise InputError(f"the engine's {k.max_tokens_per_step:,} tokens per step leave no room for prefill beside {decoding:g} decodes")
+        new = min(batch, max(min(1.0, batch), best.rate * (o - 1) * best.step_s))
+        if abs(new - decoding) <= 1e-4 * decoding:
             break
+        decoding = new
     return best
 
 
