@@ -313,6 +313,17 @@ class ModelProfile:
         return self.n_mlp_layers or self.n_layers
 
     @property
+    def n_blocks(self) -> int:
+        """Mixer (attention, Mamba, linear attention) and MLP blocks in the stack: 2 per layer in a plain
+        transformer, fewer in hybrid or pruned stacks. Each ends in a tensor-parallel all-reduce."""
+        mixers = self.attention_layers
+        if self.mamba is not None:
+            mixers += self.mamba.n_layers
+        if self.linear_attention is not None:
+            mixers += self.linear_attention.n_layers
+        return mixers + self.mlp_layers
+
+    @property
     def attention_params_per_layer(self) -> int:
         h = self.hidden_size
         if self.mla is not None:

@@ -570,3 +570,27 @@ def test_profiles_show_reports_the_state(tmp_path):
     shown = _cli("profiles", "show", "q", "--profiles", tmp_path, "--format", "json")
     assert shown.exit_code == 0, shown.stderr
     assert "recurrent_state_bytes_per_sequence_bf16" in shown.stdout and "kv_cache_bytes_per_token_bf16" in shown.stdout
+
+
+def test_blocks_count_the_all_reduces():
+    plain = _import(_llama_like())[1]
+    assert plain.n_blocks == 2 * plain.n_layers
+    _, h56 = _real("nemotron-h-56b-base-8k.json")
+    assert h56.n_blocks == 118  # one block per layer: 10 attention + 54 Mamba-2 + 54 MLP
+    _, nas = _real("llama-3.3-nemotron-super-49b.json")
+    assert nas.n_blocks == 49 + 80  # 31 attention blocks are no-ops
+
+
+def test_llama4_moe_layers_list_and_qwen3_next_gate():
+    cfg = _llama_like(model_type="llama4_text", num_local_experts=4, num_experts_per_tok=1, intermediate_size_mlp=256,
+                      moe_layers=[1, 3])
+    arch, model = _import(cfg)
+    assert model.n_moe_layers == 2 and arch["architecture"]["intermediate_size"] == 256
+    with pytest.raises(ProfileError) as info:
+        _import(dict(cfg, moe_layers=[9]))
+    assert info.value.field == "moe_layers"
+    nxt = _llama_like(model_type="qwen3_next", head_dim=16, full_attention_interval=2, linear_num_key_heads=2,
+                      linear_num_value_heads=4, linear_key_head_dim=8, linear_value_head_dim=8)
+    arch, model = _import(nxt)
+    assert arch["architecture"]["attention_output_gate"] is True and model.attention_layers == 2
+    assert model.linear_attention.n_layers == 2

@@ -239,7 +239,7 @@ def _communication_s(s: Scenario, tokens: float) -> float:
     if s.tp > 1:
         link = hw.intra_node_bandwidth_bytes_per_s if s.tp <= hw.devices_per_node else hw.inter_node_bandwidth_bytes_per_s
         ring = 2.0 * (s.tp - 1) / s.tp * message / (link * eff.interconnect)
-        seconds += 2 * model.n_layers * (ring + eff.collective_latency_s)
+        seconds += model.n_blocks * (ring + eff.collective_latency_s)  # one all-reduce per attention/MLP block
     if s.pp > 1:
         link = hw.intra_node_bandwidth_bytes_per_s if s.tp * s.pp <= hw.devices_per_node else hw.inter_node_bandwidth_bytes_per_s
         seconds += (s.pp - 1) * (message / (link * eff.interconnect) + eff.collective_latency_s)

@@ -297,7 +297,9 @@ def profile_from_hf_config(config: Mapping[str, Any], *, model_id: str, source: 
         arch["n_mlp_layers"] = n_mlp
     if len(widths) > 1:
         arch["mlp_groups"] = [{"n_layers": n, "intermediate_size": w} for w, n in sorted(widths.items(), key=lambda x: (-x[0], x[1]))]
-    if _flag(cfg, "attn_output_gate") and not mla:
+    if model_type == "qwen3_next":  # Qwen3NextAttention always doubles q_proj into query and gate
+        arch["attention_output_gate"] = True
+    elif _flag(cfg, "attn_output_gate") and not mla:
         arch["attention_output_gate"] = True  # one gate value per query channel (sigmoid or swish: same size)
         cfg.get("output_gate_type")
     n_mamba = mixers.count("mamba")
@@ -724,6 +726,10 @@ def _moe(cfg: Mapping[str, Any], model_type: str, mlps: list[Any], n_layers: int
         moe["n_shared_experts"] = n_shared
         moe["shared_intermediate_size"] = expert
 
+    if n_shared > 1 and shared_size:
+        note_shared = f" (config also says n_shared_experts {n_shared}; {shared_size} is read as their total width)"
+    else:
+        note_shared = ""
     if "moe" not in mlps:  # transformer-style: decide which layers are MoE
         sparse = _sparse_layers(cfg, model_type, n_layers)
         for i in range(n_layers):
@@ -740,7 +746,7 @@ def _moe(cfg: Mapping[str, Any], model_type: str, mlps: list[Any], n_layers: int
         moe["latent_size"] = latent
     note = f"Mixture of experts: {n_experts} experts of {expert}, {n_active} active per token"
     if moe.get("n_shared_experts"):
-        note += f", plus {moe['n_shared_experts']} shared of {moe['shared_intermediate_size']}"
+        note += f", plus {moe['n_shared_experts']} shared of {moe['shared_intermediate_size']}{note_shared}"
     if latent:
         note += f"; routed experts work in a {latent}-wide latent (projections counted)"
     note += f"; {n_moe} of {n_layers} layers are MoE"
@@ -764,6 +770,11 @@ def _sparse_layers(cfg: Mapping[str, Any], model_type: str, n_layers: int) -> se
     interleave = _int(cfg, "interleave_moe_layer_step", default=1)
     if interleave > 1:  # Llama 4: layers interleave-1, 2*interleave-1, ... are MoE
         sparse = {i for i in sparse if (i + 1) % interleave == 0}
+    listed = cfg.get("moe_layers")  # Llama 4 (newer configs): the MoE layers' indices
+    if listed is not None:
+        if not isinstance(listed, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < n_layers for i in listed):
+            raise ProfileError(None, "moe_layers", f"expected a list of layer indices below {n_layers}, got {listed!r}")
+        sparse &= set(listed)
     kinds = cfg.get("mlp_layer_types")  # GLM-5.x: 'dense' or 'sparse' per layer
     if kinds is not None:
         if not isinstance(kinds, list) or len(kinds) != n_layers or any(k not in ("dense", "sparse") for k in kinds):
