@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from planner.cost.roofline import Scenario, default_kv_precision
+from planner.cost.roofline import MAX_TOKENS, Scenario, default_kv_precision
 from planner.domain import precision
-from planner.errors import InputError, suggest
+from planner.errors import InputError, PlannerError, short, suggest
 from planner.files.catalog import Catalog
 
 SCENARIO_COLUMNS = ("model", "hardware", "tp", "pp", "replicas", "precision", "kv_precision", "batch", "prompt_tokens", "output_tokens")
@@ -30,7 +32,7 @@ class ScenarioRequest:
     output_tokens: str = DEFAULTS["output_tokens"]
 
     @classmethod
-    def from_row(cls, row: dict[str, str]) -> "ScenarioRequest":
+    def from_row(cls, row: dict[str, str]) -> ScenarioRequest:
         """From a CSV row; empty cells take the defaults."""
         values = {k: v for k, v in row.items() if k in SCENARIO_COLUMNS and v != ""}
         for key in ("model", "hardware"):
@@ -52,17 +54,25 @@ def check_columns(columns: list[str]) -> None:
             raise InputError(f"missing column '{name}'; expected columns: {', '.join(SCENARIO_COLUMNS)}")
 
 
-def _whole(name: str, text: str, *, allow_max: bool = False) -> int | None:
+# Upper bounds of the options: far beyond any deployment, low enough that no estimate overflows.
+MAX_PARALLEL = 100_000  # tp, pp
+MAX_REPLICAS = 1_000_000
+MAX_BATCH = 10_000_000
+
+
+def _whole(name: str, text: str, *, allow_max: bool = False, maximum: int = MAX_PARALLEL) -> int | None:
     text = str(text).strip()
     if allow_max and text.lower() == "max":
         return None
+    expected = "a whole number or 'max'" if allow_max else "a whole number"
     try:
         value = float(text.replace("_", "").replace(",", ""))
     except ValueError:
-        expected = "a whole number or 'max'" if allow_max else "a whole number"
-        raise InputError(f"{name}: expected {expected}, got {text!r}") from None
+        raise InputError(f"{name}: expected {expected}, got {short(text)}") from None
     if not value.is_integer():
-        raise InputError(f"{name}: expected a whole number, got {text!r}")
+        raise InputError(f"{name}: expected {expected}, got {short(text)}")
+    if not 1 <= value <= maximum:
+        raise InputError(f"{name}: expected a whole number from 1 to {maximum:,}, got {short(text)}")
     return int(value)
 
 
@@ -75,12 +85,12 @@ def build_scenario(catalog: Catalog, request: ScenarioRequest) -> Scenario:
         hardware=catalog.hardware(request.hardware),
         tp=_whole("tp", request.tp),
         pp=_whole("pp", request.pp),
-        replicas=_whole("replicas", request.replicas),
+        replicas=_whole("replicas", request.replicas, maximum=MAX_REPLICAS),
         weight_precision=weights,
         kv_precision=kv,
-        batch=_whole("batch", request.batch, allow_max=True),
-        prompt_tokens=_whole("prompt_tokens", request.prompt_tokens),
-        output_tokens=_whole("output_tokens", request.output_tokens),
+        batch=_whole("batch", request.batch, allow_max=True, maximum=MAX_BATCH),
+        prompt_tokens=_whole("prompt_tokens", request.prompt_tokens, maximum=MAX_TOKENS),
+        output_tokens=_whole("output_tokens", request.output_tokens, maximum=MAX_TOKENS),
     )
 
 
@@ -131,32 +141,62 @@ def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
 
 
 def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Outcome:
-    """Build and estimate one scenario; errors propagate (single-scenario use)."""
+    """Build and estimate one scenario; errors propagate (single-scenario use).
+
+    An estimate with a number that is not finite is an InputError naming it: no NaN or inf leaves here.
+    """
     from planner.cost.roofline import estimate
 
     scenario = build_scenario(catalog, request)
+    result = estimate(scenario)
+    check_finite(result)
     return Outcome(
         row=row,
         request=request,
-        estimate=estimate(scenario),
+        estimate=result,
         model_source=catalog.describe_source("model", scenario.model.id),
         hardware_source=catalog.describe_source("hardware", scenario.hardware.id),
     )
 
 
+def check_finite(result, where: str = "") -> None:
+    """Raise InputError if any number of ``result`` (a dataclass tree; the scenario itself excluded) is NaN or infinite."""
+    for f in dataclasses.fields(result):
+        if f.name == "scenario":
+            continue
+        value = getattr(result, f.name)
+        name = f"{where}{f.name}"
+        if dataclasses.is_dataclass(value):
+            check_finite(value, f"{name}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"the estimate's {name} is {value} (not a finite number): the inputs are outside what the "
+                             "model can compute (check tp, replicas, batch, tokens and the profiles' magnitudes)")
+
+
+def iter_rows(catalog: Catalog, path) -> Iterator[Outcome]:
+    """Estimate every row of a scenarios CSV as it is read (memory stays flat with the row count).
+
+    A row that cannot be evaluated yields an error entry in its place; the others go on.
+    """
+    from planner.files.disk import open_csv_rows
+
+    with open_csv_rows(path) as (columns, rows):
+        check_columns(columns)
+        for i, (_, row) in enumerate(rows, start=1):
+            yield _evaluate_row(catalog, row, i)
+
+
+def _evaluate_row(catalog: Catalog, row: dict[str, str], i: int) -> Outcome:
+    request = None
+    try:
+        request = ScenarioRequest.from_row(row)
+        return evaluate_one(catalog, request, row=i)
+    except PlannerError as exc:
+        return Outcome(row=i, request=request, estimate=None, error=str(exc))
+    except (ArithmeticError, ValueError) as exc:  # one row's numbers must never stop the others
+        return Outcome(row=i, request=request, estimate=None, error=f"cannot be evaluated: {type(exc).__name__}: {short(str(exc), 120)}")
+
+
 def evaluate_rows(catalog: Catalog, path) -> list[Outcome]:
     """Estimate every row of a scenarios CSV; a row that cannot be evaluated yields an error entry in its place."""
-    from planner.errors import PlannerError
-    from planner.files.disk import read_csv_rows
-
-    columns, rows = read_csv_rows(path)
-    check_columns(columns)
-    outcomes = []
-    for i, row in enumerate(rows, start=1):
-        request = None
-        try:
-            request = ScenarioRequest.from_row(row)
-            outcomes.append(evaluate_one(catalog, request, row=i))
-        except PlannerError as exc:
-            outcomes.append(Outcome(row=i, request=request, estimate=None, error=str(exc)))
-    return outcomes
+    return list(iter_rows(catalog, path))

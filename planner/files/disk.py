@@ -225,6 +225,7 @@ def parse_yaml_text(text: str, path: Path) -> YamlMapping:
     Problems name ``path`` (and the line, when the YAML parser knows it).
     """
     loader = None
+    node = None
     try:
         _check_yaml_shape(text, path)
         loader = _PlainLoader(text)
@@ -232,10 +233,13 @@ def parse_yaml_text(text: str, path: Path) -> YamlMapping:
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ProfileError(_shown(path), None, f"malformed YAML{where}: {short_text(problem, 160)}",
-                           line=mark.line + 1 if mark else None) from None
+        line = mark.line + 1 if mark else None
+        problem = short_text(getattr(exc, "problem", None) or str(exc).splitlines()[0], 160)
+        field = _field_at(node, line) if isinstance(exc, yaml.constructor.ConstructorError) else None
+        if field:  # a value the loader refuses (a date is fine; .nan, a 400-digit integer or !!binary are not)
+            raise ProfileError(_shown(path), field, problem, line=line) from None
+        where = f" at line {line}, column {mark.column + 1}" if mark else ""
+        raise ProfileError(_shown(path), None, f"malformed YAML{where}: {problem}", line=line) from None
     except RecursionError:
         raise _error(path, "YAML nested too deeply") from None
     finally:
@@ -247,6 +251,16 @@ def parse_yaml_text(text: str, path: Path) -> YamlMapping:
     marked.lines = {}
     _collect_lines(node, "", marked.lines)
     return marked
+
+
+def _field_at(node, line: int | None) -> str | None:
+    """The deepest field path whose key or item starts on ``line`` (for errors raised while building values)."""
+    if node is None or line is None:
+        return None
+    lines: dict[str, int] = {}
+    _collect_lines(node, "", lines)
+    on_line = [field for field, at in lines.items() if at == line]
+    return max(on_line, key=len) if on_line else None
 
 
 def _collect_lines(node, prefix: str, out: dict[str, int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.domain import MLA, PRECISIONS, LinearAttention, Mamba, ModelProfile, MoE
+from planner.errors import short
 from planner.files.checker import Checker, check_id
 
 _MODEL_TOP = {"kind", "id", "name", "family", "hf_repo", "architecture", "quantization", "published_params", "license",
@@ -23,6 +24,15 @@ _LINEAR = {"kind", "n_layers", "n_key_heads", "n_value_heads", "key_head_dim", "
 _LINEAR_KINDS = ("gated-deltanet",)
 _QUANT = {"method", "precision", "details"}
 
+# Physical bounds: wider than any published transformer, tight enough that no estimate overflows.
+MAX_LAYERS = 10_000
+MAX_WIDTH = 10_000_000  # hidden, intermediate, head, state and latent sizes; group counts; kernels
+MAX_HEADS = 100_000
+MAX_EXPERTS = 100_000
+MAX_VOCAB = 100_000_000
+MAX_CONTEXT = 1_000_000_000
+MAX_PARAMS = 1e15
+
 
 def parse_model(data: dict, path: Path) -> ModelProfile:
     """Build a ModelProfile from a YAML mapping, collecting every problem."""
@@ -32,20 +42,20 @@ def parse_model(data: dict, path: Path) -> ModelProfile:
     arch = c.mapping(data, "architecture")
     c.keys(arch, _ARCH, _ARCH_REQUIRED, "architecture.")
     p = "architecture."
-    n_heads = c.integer(arch, "n_heads", p, default=1)
-    hidden = c.integer(arch, "hidden_size", p, default=1)
+    n_heads = c.integer(arch, "n_heads", p, default=1, maximum=MAX_HEADS)
+    hidden = c.integer(arch, "hidden_size", p, default=1, maximum=MAX_WIDTH)
     moe = None
     if arch.get("moe"):
         m = c.mapping(arch, "moe", p)
         c.keys(m, _MOE, {"n_experts", "n_active", "expert_intermediate_size"}, p + "moe.")
         moe = MoE(
-            n_experts=c.integer(m, "n_experts", p + "moe.", default=1),
-            n_active=c.integer(m, "n_active", p + "moe.", default=1),
-            expert_intermediate_size=c.integer(m, "expert_intermediate_size", p + "moe.", default=1),
-            n_shared_experts=c.integer(m, "n_shared_experts", p + "moe.", minimum=0),
-            shared_intermediate_size=c.integer(m, "shared_intermediate_size", p + "moe.", minimum=0),
-            n_dense_layers=c.integer(m, "n_dense_layers", p + "moe.", minimum=0),
-            latent_size=c.integer(m, "latent_size", p + "moe.", minimum=0),
+            n_experts=c.integer(m, "n_experts", p + "moe.", default=1, maximum=MAX_EXPERTS),
+            n_active=c.integer(m, "n_active", p + "moe.", default=1, maximum=MAX_EXPERTS),
+            expert_intermediate_size=c.integer(m, "expert_intermediate_size", p + "moe.", default=1, maximum=MAX_WIDTH),
+            n_shared_experts=c.integer(m, "n_shared_experts", p + "moe.", minimum=0, maximum=MAX_EXPERTS),
+            shared_intermediate_size=c.integer(m, "shared_intermediate_size", p + "moe.", minimum=0, maximum=MAX_WIDTH),
+            n_dense_layers=c.integer(m, "n_dense_layers", p + "moe.", minimum=0, maximum=MAX_LAYERS),
+            latent_size=c.integer(m, "latent_size", p + "moe.", minimum=0, maximum=MAX_WIDTH),
         )
         if moe.n_active > moe.n_experts:
             c.fail(p + "moe.n_active", f"expected at most n_experts ({moe.n_experts}), got {moe.n_active}")
@@ -54,44 +64,44 @@ def parse_model(data: dict, path: Path) -> ModelProfile:
         m = c.mapping(arch, "mla", p)
         c.keys(m, _MLA, _MLA - {"q_lora_rank"}, p + "mla.")
         mla = MLA(
-            kv_lora_rank=c.integer(m, "kv_lora_rank", p + "mla.", default=1),
-            qk_rope_head_dim=c.integer(m, "qk_rope_head_dim", p + "mla.", default=1),
-            qk_nope_head_dim=c.integer(m, "qk_nope_head_dim", p + "mla.", default=1),
-            v_head_dim=c.integer(m, "v_head_dim", p + "mla.", default=1),
-            q_lora_rank=c.integer(m, "q_lora_rank", p + "mla.", minimum=0),
+            kv_lora_rank=c.integer(m, "kv_lora_rank", p + "mla.", default=1, maximum=MAX_WIDTH),
+            qk_rope_head_dim=c.integer(m, "qk_rope_head_dim", p + "mla.", default=1, maximum=MAX_WIDTH),
+            qk_nope_head_dim=c.integer(m, "qk_nope_head_dim", p + "mla.", default=1, maximum=MAX_WIDTH),
+            v_head_dim=c.integer(m, "v_head_dim", p + "mla.", default=1, maximum=MAX_WIDTH),
+            q_lora_rank=c.integer(m, "q_lora_rank", p + "mla.", minimum=0, maximum=MAX_WIDTH),
         )
-    n_layers = c.integer(arch, "n_layers", p, default=1)
-    n_attention = c.integer(arch, "n_attention_layers", p, minimum=0)
-    n_mlp = c.integer(arch, "n_mlp_layers", p, minimum=0)
+    n_layers = c.integer(arch, "n_layers", p, default=1, maximum=MAX_LAYERS)
+    n_attention = c.integer(arch, "n_attention_layers", p, minimum=0, maximum=MAX_LAYERS)
+    n_mlp = c.integer(arch, "n_mlp_layers", p, minimum=0, maximum=MAX_LAYERS)
     for key, value in (("n_attention_layers", n_attention), ("n_mlp_layers", n_mlp)):
         if value > n_layers:
             c.fail(p + key, f"expected at most n_layers ({n_layers}), got {value}")
     mamba = _mamba(c, arch, n_layers)
     linear = _linear_attention(c, arch, n_layers)
     mlp_groups = _mlp_groups(c, arch)
-    n_kv = c.integer(arch, "n_kv_heads", p, default=n_heads)
+    n_kv = c.integer(arch, "n_kv_heads", p, default=n_heads, maximum=MAX_HEADS)
     if n_kv > n_heads or (n_heads % max(n_kv, 1)):
         c.fail(p + "n_kv_heads", f"expected a divisor of n_heads ({n_heads}), got {n_kv}")
-    n_sliding = c.integer(arch, "n_sliding_layers", p, minimum=0)
+    n_sliding = c.integer(arch, "n_sliding_layers", p, minimum=0, maximum=MAX_LAYERS)
     if n_sliding > (n_attention or n_layers):
         what = "n_attention_layers" if n_attention else "n_layers"
         c.fail(p + "n_sliding_layers", f"expected at most {what} ({n_attention or n_layers}), got {n_sliding}")
-    published = c.quantity(data, "published_params", "number", required=False, allow_zero=True)
+    published = c.quantity(data, "published_params", "number", required=False, allow_zero=True, maximum=MAX_PARAMS)
     profile = ModelProfile(
         id=str(data.get("id", path.stem)),
         name=c.text(data, "name"),
         family=c.text(data, "family"),
         n_layers=n_layers,
         hidden_size=hidden,
-        intermediate_size=c.integer(arch, "intermediate_size", p, default=1),
+        intermediate_size=c.integer(arch, "intermediate_size", p, default=1, maximum=MAX_WIDTH),
         n_heads=n_heads,
         n_kv_heads=n_kv,
-        head_dim=c.integer(arch, "head_dim", p, default=max(hidden // max(n_heads, 1), 1)),
-        vocab_size=c.integer(arch, "vocab_size", p, default=1),
-        max_context=c.integer(arch, "max_context", p, default=1),
+        head_dim=c.integer(arch, "head_dim", p, default=max(hidden // max(n_heads, 1), 1), maximum=MAX_WIDTH),
+        vocab_size=c.integer(arch, "vocab_size", p, default=1, maximum=MAX_VOCAB),
+        max_context=c.integer(arch, "max_context", p, default=1, maximum=MAX_CONTEXT),
         tied_embeddings=c.boolean(arch, "tied_embeddings", p),
         gated_mlp=c.boolean(arch, "gated_mlp", p, default=True),
-        sliding_window=c.integer(arch, "sliding_window", p, minimum=0),
+        sliding_window=c.integer(arch, "sliding_window", p, minimum=0, maximum=MAX_CONTEXT),
         n_sliding_layers=n_sliding,
         moe=moe,
         mla=mla,
@@ -130,12 +140,12 @@ def _mamba(c: Checker, arch: dict, n_layers: int) -> Mamba | None:
     m = c.mapping(arch, "mamba", "architecture.")
     c.keys(m, _MAMBA, {"n_layers", "n_heads", "head_dim", "state_size"}, p)
     mamba = Mamba(
-        n_layers=c.integer(m, "n_layers", p, default=1),
-        n_heads=c.integer(m, "n_heads", p, default=1),
-        head_dim=c.integer(m, "head_dim", p, default=1),
-        state_size=c.integer(m, "state_size", p, default=1),
-        n_groups=c.integer(m, "n_groups", p, default=1),
-        conv_kernel=c.integer(m, "conv_kernel", p, default=4),
+        n_layers=c.integer(m, "n_layers", p, default=1, maximum=MAX_LAYERS),
+        n_heads=c.integer(m, "n_heads", p, default=1, maximum=MAX_HEADS),
+        head_dim=c.integer(m, "head_dim", p, default=1, maximum=MAX_WIDTH),
+        state_size=c.integer(m, "state_size", p, default=1, maximum=MAX_WIDTH),
+        n_groups=c.integer(m, "n_groups", p, default=1, maximum=MAX_WIDTH),
+        conv_kernel=c.integer(m, "conv_kernel", p, default=4, maximum=MAX_WIDTH),
     )
     if mamba.n_layers > n_layers:
         c.fail(p + "n_layers", f"expected at most architecture.n_layers ({n_layers}), got {mamba.n_layers}")
@@ -152,12 +162,12 @@ def _linear_attention(c: Checker, arch: dict, n_layers: int) -> LinearAttention 
     c.keys(m, _LINEAR, _LINEAR - {"kind", "conv_kernel"}, p)
     linear = LinearAttention(
         kind=c.text(m, "kind", p, default=_LINEAR_KINDS[0], choices=_LINEAR_KINDS),
-        n_layers=c.integer(m, "n_layers", p, default=1),
-        n_key_heads=c.integer(m, "n_key_heads", p, default=1),
-        n_value_heads=c.integer(m, "n_value_heads", p, default=1),
-        key_head_dim=c.integer(m, "key_head_dim", p, default=1),
-        value_head_dim=c.integer(m, "value_head_dim", p, default=1),
-        conv_kernel=c.integer(m, "conv_kernel", p, default=4),
+        n_layers=c.integer(m, "n_layers", p, default=1, maximum=MAX_LAYERS),
+        n_key_heads=c.integer(m, "n_key_heads", p, default=1, maximum=MAX_WIDTH),
+        n_value_heads=c.integer(m, "n_value_heads", p, default=1, maximum=MAX_WIDTH),
+        key_head_dim=c.integer(m, "key_head_dim", p, default=1, maximum=MAX_WIDTH),
+        value_head_dim=c.integer(m, "value_head_dim", p, default=1, maximum=MAX_WIDTH),
+        conv_kernel=c.integer(m, "conv_kernel", p, default=4, maximum=MAX_WIDTH),
     )
     if linear.n_layers > n_layers:
         c.fail(p + "n_layers", f"expected at most architecture.n_layers ({n_layers}), got {linear.n_layers}")
@@ -182,16 +192,16 @@ def _mlp_groups(c: Checker, arch: dict) -> tuple[tuple[int, int], ...]:
         return ()
     name = "architecture.mlp_groups"
     if not isinstance(raw, list) or not raw:
-        c.fail(name, f"expected a list of {{n_layers, intermediate_size}} mappings, got {raw!r}")
+        c.fail(name, f"expected a list of {{n_layers, intermediate_size}} mappings, got {short(raw)}")
         return ()
     groups = []
     for i, item in enumerate(raw):
         where = f"{name}[{i}]."
         if not isinstance(item, dict):
-            c.fail(f"{name}[{i}]", f"expected a mapping with n_layers and intermediate_size, got {item!r}")
+            c.fail(f"{name}[{i}]", f"expected a mapping with n_layers and intermediate_size, got {short(item)}")
             continue
         c.keys(item, {"n_layers", "intermediate_size"}, {"n_layers", "intermediate_size"}, where)
-        groups.append((c.integer(item, "n_layers", where, default=1), c.integer(item, "intermediate_size", where, default=1)))
+        groups.append((c.integer(item, "n_layers", where, default=1, maximum=MAX_LAYERS), c.integer(item, "intermediate_size", where, default=1, maximum=MAX_WIDTH)))
     return tuple(groups)
 
 

@@ -1,0 +1,298 @@
+"""Hostile input (issue #11): generated and hand-made bad files, values and streams through the planner.
+
+Every case asserts the same contract: the exit code is 0, 1 or 2; nothing says `internal error` or
+prints a traceback; no case runs past its deadline; files outside `--out` are untouched; no NaN or
+inf reaches any output. Explicit cases cover each reproduction of the issue by class; hypothesis
+strategies generate profiles, scenario CSVs and argument values (derandomised, so CI is repeatable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import re
+import signal
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from planner.cli.app import app
+from planner.errors import PlannerError
+from planner.files.catalog import Catalog, bundled_dir
+from planner.files.disk import read_yaml
+from planner.files.hardware import parse_hardware
+from planner.files.models import parse_model
+from planner.scenarios import ScenarioRequest, evaluate_one
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILTIN = bundled_dir()
+CASE_SECONDS = 10  # no single case may take longer (a hang is a failure, not a stuck CI job)
+NON_FINITE = re.compile(r"(?<![A-Za-z_])(nan|inf|infinity)(?![A-Za-z_])", re.IGNORECASE)
+SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+class CaseTimeout(BaseException):
+    """Raised by the per-case alarm; a BaseException so no `except Exception` in the code under test hides it."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float = CASE_SECONDS):
+    def fire(signum, frame):
+        raise CaseTimeout(f"case ran longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+runner = CliRunner()
+
+
+def invoke(*args, env=None):
+    """Run the CLI in-process under the case deadline and check the contract every case shares."""
+    with deadline():
+        result = runner.invoke(app, [str(a) for a in args], env=env)
+    check_contract(result.exit_code, result.stdout, result.stderr, exception=result.exception)
+    return result
+
+
+def check_contract(code: int, stdout: str, stderr: str, exception: BaseException | None = None) -> None:
+    if exception is not None and not isinstance(exception, SystemExit):
+        raise AssertionError(f"uncaught {type(exception).__name__}: {exception}") from exception
+    assert code in (0, 1, 2), (code, stderr[-500:])
+    assert "internal error" not in stderr, stderr[-500:]
+    assert "Traceback" not in stdout + stderr, stderr[-2000:]
+    if code == 2:
+        errors = [line for line in stderr.splitlines() if line.startswith("Error: ")]
+        assert errors, f"exit 2 without an 'Error: ...' line: {stderr[-500:]!r}"
+        assert all(len(line) < 1000 for line in errors), "an error message echoes a huge value"
+    assert not NON_FINITE.search(stdout), f"non-finite number in the output: {NON_FINITE.search(stdout).group(0)}"
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def profile_dir(tmp: Path, kind: str, name: str, data) -> Path:
+    """A --profiles folder holding one profile file (``data``: a mapping, or YAML text)."""
+    sub = tmp / ("models" if kind == "model" else kind)
+    sub.mkdir(parents=True, exist_ok=True)
+    text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    (sub / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return tmp
+
+
+def builtin(kind: str, name: str) -> dict:
+    return dict(read_yaml(BUILTIN / ("models" if kind == "model" else kind) / f"{name}.yaml"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Strategies: hostile values, profiles, CSV cells, argument values
+
+
+def hostile_numbers() -> st.SearchStrategy:
+    return st.one_of(
+        st.sampled_from([0, -1, 1, 2, 1e-300, -1e-300, 1e300, 1.7e308, 10**20, 10**400, 2**63, 0.5, 1.0000001, 3]),
+        st.integers(min_value=-10**6, max_value=10**9),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from(["1e400", "nan", "inf", "-5 GB", "3.35 TB/s", "989 TFLOP/s", "80 GB", "700 W", "20 ms", "abc",
+                         "1e-300 TB/s", "9" * 400, "²", "0x10", "", "  7  ", "1_000"]),
+    )
+
+
+def hostile_values() -> st.SearchStrategy:
+    return st.one_of(
+        hostile_numbers(),
+        st.sampled_from([None, True, False, [], {}, [1, 2], {"a": 1}, "x" * 5000, "2024-01-01"]),
+    )
+
+
+def plausible(lo: float, hi: float, integer: bool = False) -> st.SearchStrategy:
+    """Values inside the valid range [lo, hi] (log-uniform, edges included) and just outside it."""
+    lo_e, hi_e = math.log10(max(lo, 1e-6)), math.log10(hi)
+
+    def value(e: float):
+        x = 10.0**e
+        return round(x) if integer else x
+
+    edges = [lo, hi, hi * 10, max(lo, 1e-6) / 10] + ([0] if lo == 0 else [])
+    return st.one_of(st.floats(min_value=lo_e, max_value=hi_e).map(value), st.sampled_from([int(x) if integer else x for x in edges]))
+
+
+# Field path -> (low, high, integer): the documented valid range, around which values are generated.
+HARDWARE_FIELDS = {
+    ("peak_flops", "bf16"): (1e9, 1e18, False), ("peak_flops", "fp8"): (1e9, 1e18, False),
+    ("peak_flops", "fp16"): (1e9, 1e18, False), ("memory", "capacity"): (1e6, 1e14, False),
+    ("memory", "bandwidth"): (1e6, 1e15, False), ("memory", "reserve"): (0, 1e11, False),
+    ("memory", "usable_fraction"): (1e-3, 1, False), ("interconnect", "intra_node_bandwidth"): (0, 1e15, False),
+    ("interconnect", "inter_node_bandwidth"): (0, 1e15, False), ("interconnect", "devices_per_node"): (1, 100_000, True),
+    ("power",): (0.1, 1e5, False), ("price", "usd_per_hour"): (0, 1e4, False), ("efficiency", "compute"): (1e-3, 1, False),
+    ("efficiency", "memory_bandwidth"): (1e-3, 1, False), ("efficiency", "compute_half_tokens"): (0, 1e7, False),
+    ("efficiency", "dequant_bandwidth"): (1e-3, 1, False), ("efficiency", "interconnect"): (1e-3, 1, False),
+    ("efficiency", "step_overhead"): (0, 10, False), ("efficiency", "layer_overhead"): (0, 10, False),
+    ("efficiency", "collective_latency"): (0, 10, False),
+}
+MODEL_FIELDS = {
+    ("n_layers",): (1, 10_000, True), ("hidden_size",): (1, 10**7, True), ("intermediate_size",): (1, 10**7, True),
+    ("n_heads",): (1, 100_000, True), ("n_kv_heads",): (1, 100_000, True), ("head_dim",): (1, 10**7, True),
+    ("vocab_size",): (1, 10**8, True), ("max_context",): (1, 10**9, True), ("sliding_window",): (0, 10**9, True),
+    ("n_sliding_layers",): (0, 10_000, True), ("moe", "n_experts"): (1, 100_000, True), ("moe", "n_active"): (1, 100_000, True),
+    ("moe", "expert_intermediate_size"): (1, 10**7, True), ("moe", "n_shared_experts"): (0, 100_000, True),
+    ("moe", "shared_intermediate_size"): (0, 10**7, True), ("moe", "n_dense_layers"): (0, 10_000, True),
+    ("mla", "kv_lora_rank"): (1, 10**7, True), ("mla", "qk_rope_head_dim"): (1, 10**7, True),
+    ("mla", "qk_nope_head_dim"): (1, 10**7, True), ("mla", "v_head_dim"): (1, 10**7, True), ("mla", "q_lora_rank"): (0, 10**7, True),
+}
+HARDWARE_BASES = ["h100-sxm", "a100-pcie-80gb", "snapdragon-8-elite", "tpu-v5e"]
+MODEL_BASES = ["llama-3.1-8b", "deepseek-v3", "gemma-2-9b", "mixtral-8x7b"]
+
+
+def _set(data: dict, path: tuple[str, ...], value) -> None:
+    node = data
+    for key in path[:-1]:
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    node[path[-1]] = value
+
+
+def field_values(lo: float, hi: float, integer: bool) -> st.SearchStrategy:
+    """Mostly plausible values around the valid range; one draw in four is hostile."""
+    near = plausible(lo, hi, integer)
+    return st.one_of(near, near, near, hostile_values())
+
+
+@st.composite
+def hardware_profiles(draw) -> dict:
+    data = copy.deepcopy(builtin("hardware", draw(st.sampled_from(HARDWARE_BASES))))
+    for path in draw(st.lists(st.sampled_from(sorted(HARDWARE_FIELDS)), min_size=1, max_size=3, unique=True)):
+        _set(data, path, draw(field_values(*HARDWARE_FIELDS[path])))
+    data["id"] = "x"
+    return data
+
+
+@st.composite
+def model_profiles(draw) -> dict:
+    data = copy.deepcopy(builtin("model", draw(st.sampled_from(MODEL_BASES))))
+    arch = data["architecture"]
+    fields = sorted(f for f in MODEL_FIELDS if len(f) == 1 or isinstance(arch.get(f[0]), dict))  # blocks the base has
+    for path in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=3, unique=True)):
+        _set(data["architecture"], path, draw(field_values(*MODEL_FIELDS[path])))
+    data["id"] = "x"
+    return data
+
+
+ARGUMENTS = st.one_of(
+    st.sampled_from(["1", "2", "8", "0", "-1", "1e300", "1e308", "nan", "inf", "max", "3.5", "", "x", "9" * 30, "1_000", "1,024"]),
+    st.integers(min_value=-5, max_value=10**7).map(str),
+)
+
+
+def all_numbers(data) -> list[float]:
+    if isinstance(data, dict):
+        return [x for v in data.values() for x in all_numbers(v)]
+    if isinstance(data, list):
+        return [x for v in data for x in all_numbers(v)]
+    return [float(data)] if isinstance(data, (int, float)) and not isinstance(data, bool) else []
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation matches use: a profile that passes `validate` never crashes an estimate
+
+
+def _estimates_are_finite_or_refused(hardware: dict | None, model: dict | None) -> None:
+    from planner import report
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if hardware is not None:
+            profile_dir(folder, "hardware", "x", hardware)
+        if model is not None:
+            profile_dir(folder, "model", "x", model)
+        kind, parse = ("hardware", parse_hardware) if hardware is not None else ("models", parse_model)
+        path = folder / kind / "x.yaml"
+        try:
+            parse(read_yaml(path), path)
+        except PlannerError:
+            return  # refused by `validate`: a clear error is the right answer
+        catalog = Catalog([(folder, "--profiles")])
+        for tp, batch, prompt, output in (("1", "1", "1024", "256"), ("2", "max", "8192", "1"), ("8", "64", "1", "4096")):
+            request = ScenarioRequest(model="x" if model is not None else "llama-3.1-8b",
+                                      hardware="x" if hardware is not None else "h100-sxm",
+                                      tp=tp, batch=batch, prompt_tokens=prompt, output_tokens=output)
+            with deadline():
+                try:
+                    outcome = evaluate_one(catalog, request)
+                except PlannerError:
+                    continue  # e.g. tp does not divide the heads: an input error, not a crash
+            numbers = all_numbers(report.estimate_to_dict(outcome))
+            assert all(math.isfinite(x) for x in numbers), numbers
+            e = outcome.estimate
+            assert e.ttft_s > 0 and e.tpot_s > 0 and e.output_tokens_per_s > 0 and e.memory.weights > 0
+
+
+def _mutated(kind: str, base: str, path: tuple[str, ...], value) -> dict:
+    data = builtin(kind, base)
+    _set(data["architecture"] if kind == "model" else data, path, value)
+    data["id"] = "x"
+    return data
+
+
+@SETTINGS
+@given(hardware_profiles())
+@example(_mutated("hardware", "h100-sxm", ("interconnect", "intra_node_bandwidth"), 0))
+@example(_mutated("hardware", "h100-sxm", ("peak_flops", "bf16"), 1e-300))
+@example(_mutated("hardware", "h100-sxm", ("memory", "bandwidth"), "1e-300 TB/s"))
+@example(_mutated("hardware", "h100-sxm", ("price", "usd_per_hour"), 1.7e308))
+@example(_mutated("hardware", "h100-sxm", ("efficiency", "compute"), 1e-300))
+@example(_mutated("hardware", "h100-sxm", ("interconnect", "devices_per_node"), 10**400))
+def test_generated_hardware_profiles_validate_then_estimate(data):
+    _estimates_are_finite_or_refused(data, None)
+
+
+@SETTINGS
+@given(model_profiles())
+@example(_mutated("model", "deepseek-v3", ("moe", "n_dense_layers"), 1000))
+@example(_mutated("model", "mixtral-8x7b", ("moe", "n_active"), 9))
+@example(_mutated("model", "llama-3.1-8b", ("n_layers",), 10**40))
+@example(_mutated("model", "llama-3.1-8b", ("hidden_size",), "9" * 400))
+@example(_mutated("model", "gemma-2-9b", ("sliding_window",), 10**9))
+def test_generated_model_profiles_validate_then_estimate(data):
+    _estimates_are_finite_or_refused(None, data)
+
+
+@pytest.mark.parametrize("kind,base,path,value,expected", [
+    ("model", "deepseek-v3", ("moe", "n_dense_layers"), 1000, "n_dense_layers"),
+    ("model", "mixtral-8x7b", ("moe", "n_active"), 9, "n_active"),
+    ("model", "llama-3.1-8b", ("n_layers",), 10**40, "n_layers"),
+    ("model", "llama-3.1-8b", ("hidden_size",), "9" * 400, "hidden_size"),
+    ("hardware", "h100-sxm", ("interconnect", "intra_node_bandwidth"), 0, "intra_node_bandwidth"),
+    ("hardware", "h100-sxm", ("peak_flops", "bf16"), 1e-300, "peak_flops.bf16"),
+    ("hardware", "h100-sxm", ("memory", "bandwidth"), "1e-300 TB/s", "memory.bandwidth"),
+    ("hardware", "h100-sxm", ("price", "usd_per_hour"), 1.7e308, "price.usd_per_hour"),
+    ("hardware", "h100-sxm", ("efficiency", "compute"), 1e-300, "efficiency.compute"),
+    ("hardware", "h100-sxm", ("memory", "reserve"), "100 GB", "memory.reserve"),
+])
+def test_profiles_that_would_crash_or_mislead_fail_validate(tmp_path, kind, base, path, value, expected):
+    folder = profile_dir(tmp_path, kind, "x", _mutated(kind, base, path, value))
+    result = invoke("profiles", "validate", folder)
+    assert result.exit_code == 2 and expected in result.stderr
+
+
+def test_moe_with_too_many_dense_layers_is_refused_by_estimate(tmp_path):
+    data = builtin("model", "deepseek-v3")
+    data["architecture"]["moe"]["n_dense_layers"] = 1000
+    data["id"] = "x"
+    folder = profile_dir(tmp_path, "model", "x", data)
+    result = invoke("estimate", "-m", "x", "-H", "h100-sxm", "--profiles", folder)
+    assert result.exit_code == 2 and "n_dense_layers" in result.stderr and "fits" not in result.stdout
