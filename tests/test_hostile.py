@@ -211,7 +211,7 @@ def all_numbers(data) -> list[float]:
 
 
 def _estimates_are_finite_or_refused(hardware: dict | None, model: dict | None) -> None:
-    from planner import report
+    from planner.report.estimate import estimate_to_dict
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -235,7 +235,7 @@ def _estimates_are_finite_or_refused(hardware: dict | None, model: dict | None) 
                     outcome = evaluate_one(catalog, request)
                 except PlannerError:
                     continue  # e.g. tp does not divide the heads: an input error, not a crash
-            numbers = all_numbers(report.estimate_to_dict(outcome))
+            numbers = all_numbers(estimate_to_dict(outcome))
             assert all(math.isfinite(x) for x in numbers), numbers
             e = outcome.estimate
             assert e.ttft_s > 0 and e.tpot_s > 0 and e.output_tokens_per_s > 0 and e.memory.weights > 0
