@@ -5,15 +5,17 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.cost.roofline import MAX_TOKENS, Scenario, default_kv_precision
 from planner.domain import precision
 from planner.errors import InputError, PlannerError, short, suggest
 from planner.files.catalog import Catalog
 
-SCENARIO_COLUMNS = ("model", "hardware", "tp", "pp", "replicas", "precision", "kv_precision", "batch", "prompt_tokens", "output_tokens")
-DEFAULTS = {"tp": "1", "pp": "1", "replicas": "1", "precision": "bf16", "kv_precision": "", "batch": "1", "prompt_tokens": "1024", "output_tokens": "256"}
+SCENARIO_COLUMNS = ("model", "hardware", "tp", "pp", "replicas", "precision", "kv_precision", "batch", "prompt_tokens", "output_tokens",
+                    "concurrency")
+DEFAULTS = {"tp": "1", "pp": "1", "replicas": "1", "precision": "bf16", "kv_precision": "", "batch": "1", "prompt_tokens": "1024", "output_tokens": "256",
+            "concurrency": ""}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +32,7 @@ class ScenarioRequest:
     batch: str = DEFAULTS["batch"]
     prompt_tokens: str = DEFAULTS["prompt_tokens"]
     output_tokens: str = DEFAULTS["output_tokens"]
+    concurrency: str = DEFAULTS["concurrency"]  # "" = static batch; N = served with N requests in flight
 
     @classmethod
     def from_row(cls, row: dict[str, str]) -> ScenarioRequest:
@@ -58,6 +61,7 @@ def check_columns(columns: list[str]) -> None:
 MAX_PARALLEL = 100_000  # tp, pp
 MAX_REPLICAS = 1_000_000
 MAX_BATCH = 10_000_000
+MAX_CONCURRENCY = 1_000_000  # requests in flight (planner.cost.serving.MAX_CONCURRENCY)
 
 
 def _whole(name: str, text: str, *, allow_max: bool = False, maximum: int = MAX_PARALLEL) -> int | None:
@@ -104,6 +108,7 @@ class Outcome:
     error: str | None = None
     model_source: str = ""
     hardware_source: str = ""
+    served: object | None = None  # serving.ServedEstimate when a concurrency was given
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +122,8 @@ class EstimateReport:
     @property
     def warnings(self) -> tuple[str, ...]:
         lead = (lambda o: "") if self.single else (lambda o: f"row {o.row}: ")
-        return tuple(f"{lead(o)}{w}" for o in self.outcomes for w in ((o.error,) if o.error else ()) + (o.estimate.warnings if o.estimate else ()))
+        return tuple(f"{lead(o)}{w}" for o in self.outcomes
+                     for w in ((o.error,) if o.error else ()) + (o.estimate.warnings if o.estimate else ()) + (o.served.warnings if o.served else ()))
 
 
 def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
@@ -129,6 +135,10 @@ def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
     for o in outcomes:
         if o.estimate is None:
             continue
+        for line in o.served.assumptions if o.served else ():
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
         s = o.estimate.scenario
         hw = s.hardware
         eff = f"{hw.id} efficiency: {'calibrated' if hw.efficiency.calibrated else 'not calibrated on this device'}" + (
@@ -141,19 +151,28 @@ def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
 
 
 def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Outcome:
-    """Build and estimate one scenario; errors propagate (single-scenario use).
+    """Build and estimate one scenario (served at a concurrency when one is given); errors propagate.
 
     An estimate with a number that is not finite is an InputError naming it: no NaN or inf leaves here.
     """
     from planner.cost.roofline import estimate
 
     scenario = build_scenario(catalog, request)
+    concurrency = _whole("concurrency", request.concurrency, maximum=MAX_CONCURRENCY) if request.concurrency.strip() else None
+    served = None
+    if concurrency is not None:
+        from planner.cost.serving import served as serve
+
+        served = serve(scenario, concurrency)
+        check_finite(served)
+        scenario = replace(scenario, batch=max(1, round(served.running_batch)))  # memory at the running batch
     result = estimate(scenario)
     check_finite(result)
     return Outcome(
         row=row,
         request=request,
         estimate=result,
+        served=served,
         model_source=catalog.describe_source("model", scenario.model.id),
         hardware_source=catalog.describe_source("hardware", scenario.hardware.id),
     )

@@ -139,3 +139,54 @@ def test_more_concurrency_never_lowers_latency(catalog, n, extra, prompt, output
     assert b.e2e_s >= a.e2e_s * (1 - 3e-2)
     assert b.tpot_s >= a.tpot_s * (1 - 3e-2)
     assert a.tpot_s >= a.decode_step_s * (1 - 1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# planner estimate --concurrency
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from planner.cli.app import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_cli_served_mode_json():
+    import json
+
+    result = _cli("estimate", "-m", "qwen3-32b", "-H", "h100-sxm", "-p", "fp8", "--prompt-tokens", "1024",
+                  "--output-tokens", "128", "--concurrency", "64", "-f", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["mode"] == "served" and data["concurrency"] == 64
+    assert data["tpot_s"] > data["served"]["static_tpot_s"]
+    assert data["batch"] == 64 and data["served"]["queued"] == 0
+    assert any("Kingman" in a for a in data["assumptions"])
+
+
+def test_cli_served_mode_table_and_markdown():
+    for fmt in ("table", "markdown"):
+        result = _cli("estimate", "-m", "llama-3.1-8b", "-H", "h100-sxm", "-c", "32", "-f", fmt)
+        assert result.exit_code == 0, result.output
+        assert "32 requests in flight" in result.stdout and "static floor" in result.stdout
+
+
+def test_cli_bad_concurrency_is_one_error_line():
+    result = _cli("estimate", "-m", "llama-3.1-8b", "-H", "h100-sxm", "--concurrency", "0")
+    assert result.exit_code == 2
+    assert "concurrency" in result.output and "Traceback" not in result.output
+
+
+def test_cli_scenarios_concurrency_column(tmp_path):
+    import json
+
+    csv = tmp_path / "s.csv"
+    csv.write_text("model,hardware,batch,concurrency\nllama-3.1-8b,h100-sxm,8,\nllama-3.1-8b,h100-sxm,,8\n", encoding="utf-8")
+    result = _cli("estimate", "--scenarios", csv, "-f", "json")
+    assert result.exit_code == 0, result.output
+    static, live = json.loads(result.stdout)
+    assert static["mode"] == "static" and "concurrency" not in static
+    assert live["mode"] == "served" and live["concurrency"] == 8
+    assert live["tpot_s"] >= static["tpot_s"] * 0.99

@@ -23,7 +23,8 @@ def estimate(
     batch: str = typer.Option("1", "--batch", "-b", metavar="N|max", help="Sequences per batch, or 'max' for the largest that fits (offline max throughput)."),
     prompt_tokens: str = typer.Option("1024", "--prompt-tokens", metavar="TOKENS", help="Prompt tokens per sequence."),
     output_tokens: str = typer.Option("256", "--output-tokens", metavar="TOKENS", help="Output tokens per sequence."),
-    scenarios: Optional[Path] = typer.Option(None, "--scenarios", metavar="FILE.csv", help="CSV with columns model,hardware,tp,pp,replicas,precision,kv_precision,batch,prompt_tokens,output_tokens; one estimate per row."),
+    concurrency: str = typer.Option("", "--concurrency", "-c", metavar="N", help="Served mode: N requests in flight on a continuously batching engine (steady-state TTFT/TPOT; --batch is ignored)."),
+    scenarios: Optional[Path] = typer.Option(None, "--scenarios", metavar="FILE.csv", help="CSV with columns model,hardware,tp,pp,replicas,precision,kv_precision,batch,prompt_tokens,output_tokens,concurrency; one estimate per row."),
     fmt: Format = FormatOpt,
     profiles: Optional[Path] = ProfilesOpt,
 ) -> None:
@@ -43,7 +44,7 @@ def estimate(
             raise PlannerError("--model and --hardware are required (or --scenarios FILE); see `planner profiles list`")
         request = use_case.ScenarioRequest(model=model, hardware=hardware, tp=tp, pp=pp, replicas=replicas, precision=precision,
                                            kv_precision=kv_precision, batch=batch, prompt_tokens=prompt_tokens,
-                                           output_tokens=output_tokens)
+                                           output_tokens=output_tokens, concurrency=concurrency)
         result = use_case.report([use_case.evaluate_one(catalog, request)], single=True)
         for note in result.warnings:
             warn(note)

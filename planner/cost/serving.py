@@ -101,6 +101,8 @@ class ServedEstimate:
     prefill_utilisation: share of the engine (or of its token budget) taken by prefills.
     prefill_wait_s: mean wait for a prefill slot; queue_wait_s: mean wait for a batch slot.
     request_overhead_s: fixed per-request latency outside the model steps.
+    energy_j_per_output_token, cost_usd_per_million_output_tokens: the deployment's devices at rated
+    power and price over its served output rate.
     """
 
     concurrency: float
@@ -120,6 +122,8 @@ class ServedEstimate:
     queue_wait_s: float
     request_overhead_s: float
     prefill_chunks: int
+    energy_j_per_output_token: float
+    cost_usd_per_million_output_tokens: float | None
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
 
@@ -254,6 +258,8 @@ def served(scenario: Scenario, concurrency: float, *, arrival_scv: float | None 
     tpot = st.step_s
     e2e = ttft + (s.output_tokens - 1) * tpot
     rate = st.rate * s.replicas
+    device_seconds_per_token = s.devices / (rate * s.output_tokens)
+    price = s.hardware.price_usd_per_hour
     if queued > 0:
         limit = "the KV cache" if capacity <= k.max_batch else "the engine's max batch"
         warnings.append(f"{per_replica:g} requests per replica exceed what {limit} holds ({batch:g}): {queued:g} wait for a slot, "
@@ -291,6 +297,8 @@ def served(scenario: Scenario, concurrency: float, *, arrival_scv: float | None 
         queue_wait_s=queue_wait,
         request_overhead_s=k.request_overhead_s,
         prefill_chunks=st.chunks,
+        energy_j_per_output_token=s.hardware.power_w * device_seconds_per_token,
+        cost_usd_per_million_output_tokens=None if price is None else price / 3600.0 * device_seconds_per_token * 1e6,
         warnings=tuple(warnings),
         assumptions=assumptions,
     )

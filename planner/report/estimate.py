@@ -60,7 +60,8 @@ def render(result, fmt: str, width: int | None = None, color: bool = False) -> s
 def _row_warnings(outcome, *, prefix: bool) -> list[str]:
     lead = f"row {outcome.row}: " if prefix else ""
     notes = [f"{lead}{outcome.error}"] if outcome.error else []
-    return notes + [f"{lead}{w}" for w in (outcome.estimate.warnings if outcome.estimate else ())]
+    return notes + [f"{lead}{w}" for w in (outcome.estimate.warnings if outcome.estimate else ())
+                    + (outcome.served.warnings if outcome.served else ())]
 
 
 def _phase(p) -> dict:
@@ -129,6 +130,36 @@ def estimate_to_dict(outcome) -> dict:
             "warnings": list(e.warnings),
         }
     )
+    v = outcome.served
+    if v is not None:
+        base.update(
+            {
+                "mode": "served",
+                "concurrency": v.concurrency,
+                "ttft_s": v.ttft_s,
+                "tpot_s": v.tpot_s,
+                "e2e_latency_s": v.e2e_s,
+                "output_tokens_per_s": v.output_tokens_per_s,
+                "total_tokens_per_s": v.requests_per_s * (s.prompt_tokens + s.output_tokens),
+                "energy_j_per_output_token": v.energy_j_per_output_token,
+                "cost_usd_per_million_output_tokens": v.cost_usd_per_million_output_tokens,
+                "served": {
+                    "running_batch": v.running_batch,
+                    "queued": v.queued,
+                    "kv_capacity_sequences": v.kv_capacity_sequences,
+                    "requests_per_s": v.requests_per_s,
+                    "static_tpot_s": v.static_tpot_s,
+                    "decode_step_s": v.decode_step_s,
+                    "prefill_s": v.prefill_s,
+                    "prefill_chunks": v.prefill_chunks,
+                    "prefill_utilisation": v.prefill_utilisation,
+                    "prefill_wait_s": v.prefill_wait_s,
+                    "queue_wait_s": v.queue_wait_s,
+                    "request_overhead_s": v.request_overhead_s,
+                },
+                "warnings": list(e.warnings) + list(v.warnings),
+            }
+        )
     return base
 
 
@@ -145,6 +176,7 @@ def estimate_rows(outcomes) -> tuple[list[str], list[list[str]]]:
             continue
         e = o.estimate
         s = e.scenario
+        v = o.served
         rows.append(
             [
                 str(o.row),
@@ -152,15 +184,16 @@ def estimate_rows(outcomes) -> tuple[list[str], list[list[str]]]:
                 s.hardware.id,
                 f"{s.tp}×{s.pp}×{s.replicas}",
                 f"{s.weight_precision.name}/kv {s.kv_precision.name}",
-                f"{e.batch}" + (" (max)" if e.mode == "max-throughput" else ""),
-                _ms(e.ttft_s),
-                _ms(e.tpot_s),
-                _ms(e.e2e_latency_s),
-                f"{e.output_tokens_per_s:,.0f}",
+                (f"{e.batch}" + (" (max)" if e.mode == "max-throughput" else "")) if v is None
+                else f"{v.concurrency:g} in flight ({v.running_batch:g} running)",
+                _ms(e.ttft_s if v is None else v.ttft_s),
+                _ms(e.tpot_s if v is None else v.tpot_s),
+                _ms(e.e2e_latency_s if v is None else v.e2e_s),
+                f"{e.output_tokens_per_s if v is None else v.output_tokens_per_s:,.0f}",
                 f"{_gb(e.memory.total)} / {_gb(e.memory.capacity)}",
                 "yes" if e.fits else f"no (short {_gb(e.memory.shortfall)})",
                 f"{e.prefill.bound}/{e.decode_step.bound}",
-                _usd(e.cost_usd_per_million_output_tokens),
+                _usd(e.cost_usd_per_million_output_tokens if v is None else v.cost_usd_per_million_output_tokens),
             ]
         )
     return header, rows
@@ -188,6 +221,29 @@ def detail_rows(outcome) -> list[tuple[str, str]]:
         ("decode step parts", f"compute {_ms(e.decode_step.compute_s)}, memory {_ms(e.decode_step.memory_s)}, communication {_ms(e.decode_step.communication_s)}, overhead {_ms(e.decode_step.overhead_s)}"),
         ("energy", f"{e.energy_j_per_output_token:,.3g} J per output token"),
         ("cost", f"{_usd(e.cost_usd_per_million_output_tokens)} per million output tokens"),
+    ] if outcome.served is None else _served_rows(outcome)
+
+
+def _served_rows(outcome) -> list[tuple[str, str]]:
+    """Metric/value pairs of one served estimate (continuous batching at a concurrency)."""
+    e, v = outcome.estimate, outcome.served
+    s = e.scenario
+    m = e.memory
+    return [
+        ("model", f"{s.model.name} ({s.model.id}, {s.model.total_params / 1e9:.2f} B params, {s.model.active_params / 1e9:.2f} B active)"),
+        ("hardware", f"{s.hardware.name} ({s.hardware.id}) × {s.devices} (tp {s.tp}, pp {s.pp}, replicas {s.replicas})"),
+        ("precision", f"weights {s.weight_precision.name}, KV cache {s.kv_precision.name}, matmuls at {e.compute_precision}"),
+        ("workload", f"served: {v.concurrency:g} requests in flight, {s.prompt_tokens:,} prompt + {s.output_tokens:,} output tokens each"),
+        ("running batch", f"{v.running_batch:g} per replica ({v.queued:g} queued); KV cache holds {v.kv_capacity_sequences:,} requests"),
+        ("TTFT", f"{_ms(v.ttft_s)} (prefill {_ms(v.prefill_s)} in {v.prefill_chunks} step(s), wait for a prefill slot {_ms(v.prefill_wait_s)}, "
+                 f"for a batch slot {_ms(v.queue_wait_s)}, fixed {_ms(v.request_overhead_s)})"),
+        ("TPOT", f"{_ms(v.tpot_s)} (static floor {_ms(v.static_tpot_s)}; prefill takes {v.prefill_utilisation:.0%} of the engine)"),
+        ("end-to-end latency", _ms(v.e2e_s)),
+        ("output throughput", f"{v.output_tokens_per_s:,.0f} tokens/s, {v.requests_per_s:,.3g} requests/s (deployment)"),
+        ("memory per device", f"weights {_gb(m.weights)} + KV cache {_gb(m.kv_cache)} + activations {_gb(m.activations)} + reserve {_gb(m.reserve)} = {_gb(m.total)} of {_gb(m.capacity)}"),
+        ("fits", "yes" if m.fits else f"no: short by {_gb(m.shortfall)} per device"),
+        ("energy", f"{v.energy_j_per_output_token:,.3g} J per output token"),
+        ("cost", f"{_usd(v.cost_usd_per_million_output_tokens)} per million output tokens"),
     ]
 
 
