@@ -679,6 +679,10 @@ class Plan:
     path: str = ""
     lines: Mapping[str, int] = field(default_factory=dict)
 
+    def given(self, field_path: str) -> bool:
+        """Whether the file wrote ``field_path`` (e.g. 'deployment.tp') rather than leaving the default."""
+        return field_path in self.lines
+
     def line_of(self, field_path: str) -> int | None:
         """Line of ``field_path`` or of its nearest enclosing field (section) that has one."""
         key = field_path

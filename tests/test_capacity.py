@@ -227,3 +227,68 @@ def test_load_multiplier_for_tree_search_exceeds_k(catalog):
     text = BASE.replace("  model: llama-3.1-8b\n", "  model: llemma-7b\n  method: rebase\n  samples: 8\n  reward_model: llemma-7b\n")
     r = resolve(plan_of(text), catalog)
     assert load_multiplier(r) >= 8.0
+
+
+# -- planner plan: the search ------------------------------------------------------------------------
+
+DRAFT = """\
+workload:
+  requests_per_second: 10
+  peak_factor: 2
+  prompt_tokens: 1000
+  output_tokens: 300
+slo:
+  ttft_p99_s: 2 s
+  e2e_p99_s: 60 s
+  min_headroom: 0.2
+deployment:
+  model: llama-3.1-8b
+"""
+
+
+def draft_of(text: str):
+    return parse_plan(parse_yaml_text(text, Path("draft.yaml")), Path("draft.yaml"), draft=True)
+
+
+def test_search_finds_the_cheapest_passing_layout(catalog):
+    from planner.capacity.plan import search
+
+    result = search(draft_of(DRAFT), catalog, hardware=["h100-sxm", "a100-sxm-80gb", "l40s"])
+    best = result.best
+    assert best is not None and best.check.passed
+    assert set(result.searched) == {"hardware", "tp", "max_batch", "replicas"}
+    assert best.plan.deployment.hardware in {"h100-sxm", "a100-sxm-80gb", "l40s"}
+    # nothing that passes is cheaper, and one replica fewer of the winner fails
+    for r in result.runners_up:
+        assert r.monthly_cost_usd >= best.monthly_cost_usd
+    if best.plan.deployment.replicas > 1:
+        fewer = replace(best.plan, deployment=replace(best.plan.deployment, replicas=best.plan.deployment.replicas - 1))
+        assert not check_plan(resolve(fewer, catalog)).passed
+
+
+def test_search_keeps_fixed_choices_and_is_deterministic(catalog):
+    from planner.capacity.plan import search
+
+    text = DRAFT.replace("  model: llama-3.1-8b\n", "  model: llama-3.1-8b\n  hardware: a100-sxm-80gb\n  tp: 2\n")
+    a, b = search(draft_of(text), catalog), search(draft_of(text), catalog)
+    assert a.best.plan.deployment.hardware == "a100-sxm-80gb" and a.best.plan.deployment.tp == 2
+    assert set(a.searched) == {"max_batch", "replicas"}
+    assert a.best.plan == b.best.plan and a.evaluated == b.evaluated
+
+
+def test_search_reports_what_fails_when_nothing_passes(catalog):
+    from planner.capacity.plan import failure_summary, search
+
+    text = DRAFT.replace("ttft_p99_s: 2 s", "ttft_p99_s: 1 us")
+    result = search(draft_of(text), catalog, hardware=["h100-sxm"], max_replicas=4)
+    assert result.best is None and result.closest is not None
+    assert result.failing_checks[0][0] == "slo.ttft_p99_s"
+    assert "slo.ttft_p99_s" in failure_summary(result)
+
+
+def test_invalid_draft_names_are_reported_with_lines(catalog):
+    from planner.capacity.plan import search
+
+    with pytest.raises((ProfileError, ProfileErrors)) as info:
+        search(draft_of(DRAFT.replace("llama-3.1-8b", "llama-3.1-8x")), catalog)
+    assert "llama-3.1-8b" in str(info.value) and ":11:" in str(info.value)

@@ -178,3 +178,68 @@ def test_github_escaping():
     assert "100%25 busy" in out
     assert "::warning file=capacity/chat.yaml,line=8," in out  # the straddling accuracy
     assert "a warning, with a comma: and a colon" in out  # message text keeps , and :
+
+
+# -- planner plan ------------------------------------------------------------------------------------
+
+DRAFT = """\
+workload:
+  requests_per_second: 4
+  peak_factor: 2
+  prompt_tokens: {mean: 800, p99: 3000}
+  output_tokens: 200
+slo:
+  ttft_p99_s: 2 s
+  e2e_p99_s: 30 s
+  min_headroom: 0.2
+deployment:
+  model: llama-3.1-8b
+budget:
+  usd_per_month: 20000
+"""
+
+
+def test_plan_writes_a_plan_that_check_passes(tmp_path):
+    draft, out = tmp_path / "draft.yaml", tmp_path / "plan.yaml"
+    draft.write_text(DRAFT)
+    result = run("plan", draft, "--out", out, "--hardware", "h100-sxm,a100-sxm-80gb")
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.stderr and result.stdout == ""
+    text = out.read_text()
+    assert text.startswith("# Written by `planner plan`")
+    assert "# predicted" in text and "hardware:" in text and "replicas:" in text
+    checked = run("check", out, "-f", "json")
+    assert checked.exit_code == 0, checked.stdout
+    # the comments carry the same predictions as the check
+    assert json.loads(checked.stdout)["plans"][0]["passed"]
+
+
+def test_plan_refuses_to_overwrite_without_force(tmp_path):
+    draft, out = tmp_path / "draft.yaml", tmp_path / "plan.yaml"
+    draft.write_text(DRAFT)
+    out.write_text("keep me\n")
+    result = run("plan", draft, "--out", out, "-H", "h100-sxm")
+    assert result.exit_code == 2 and "--force" in result.stderr
+    assert out.read_text() == "keep me\n"
+    assert run("plan", draft, "--out", out, "-H", "h100-sxm", "--force").exit_code == 0
+    assert out.read_text().startswith("# Written by")
+
+
+def test_plan_to_stdout_is_deterministic(tmp_path):
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT)
+    a, b = run("plan", draft, "-H", "h100-sxm"), run("plan", draft, "-H", "h100-sxm")
+    assert a.exit_code == 0 and a.stdout == b.stdout and "hardware: h100-sxm" in a.stdout
+
+
+def test_plan_infeasible_exits_1_and_invalid_exits_2(tmp_path):
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT.replace("ttft_p99_s: 2 s", "ttft_p99_s: 1 us"))
+    result = run("plan", draft, "-H", "h100-sxm", "--max-replicas", "3")
+    assert result.exit_code == 1 and "no deployment meets every objective" in result.stderr and result.stdout == ""
+    draft.write_text(DRAFT.replace("usd_per_month", "usd_per_mnth"))
+    result = run("plan", draft)
+    assert result.exit_code == 2 and ":13: field 'budget.usd_per_mnth'" in result.stderr
+    draft.write_text(DRAFT)
+    result = run("plan", draft, "-H", "h100-sxn")
+    assert result.exit_code == 2 and "h100-sxm" in result.stderr

@@ -17,6 +17,7 @@ from planner.cli.common import (
     handle_errors,
     open_catalog,
 )
+from planner.errors import PlannerError
 
 
 class CheckFormat(str, Enum):
@@ -54,3 +55,40 @@ def schema() -> None:
     from planner.report.capacity import render_schema
 
     sys.stdout.write(render_schema(json_schema()))
+
+
+@handle_errors
+def plan(
+    draft: Path = typer.Argument(..., help="A draft plan: workload, slo, budget and the deployment choices already made.", show_default=False),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan here (atomically) instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file."),
+    hardware: str | None = typer.Option(None, "--hardware", "-H", help="Comma-separated hardware ids to try [default: every profile]."),
+    max_replicas: int = typer.Option(64, "--max-replicas", min=1, help="Most replicas to try per layout."),
+    profiles: Path | None = ProfilesOpt,
+) -> None:
+    """Find the cheapest hardware × tp × max batch × replicas meeting a draft plan's objectives and write the plan."""
+    from planner import __version__
+    from planner.capacity.plan import failure_summary, search
+    from planner.files.disk import atomic_write
+    from planner.files.plans import read_plan
+    from planner.report.capacity import plan_file_text
+
+    catalog = open_catalog(profiles)
+    if out is not None and out.exists() and not force:
+        raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
+    devices = [h.strip() for h in hardware.split(",") if h.strip()] if hardware else None
+    if devices:
+        devices = [catalog.file("hardware", h).id for h in devices]
+    result = search(read_plan(draft, draft=True), catalog, hardware=devices, max_replicas=max_replicas)
+    if result.best is None:
+        typer.echo(f"{draft}: {failure_summary(result)}", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
+    text = plan_file_text(result, __version__)
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    atomic_write(out, text, force=force)
+    best = result.best
+    typer.echo(f"wrote {out}: {best.plan.deployment.replicas} × {best.plan.deployment.hardware} tp {best.plan.deployment.tp} "
+               f"({result.evaluated} candidates evaluated)", err=True)

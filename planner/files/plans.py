@@ -214,17 +214,24 @@ def _lengths(f: PlanField, value: Any) -> TokenLengths:
 # Parsing a plan
 
 
-def read_plan(path: Path | str) -> Plan:
-    """Read and check one plan file; every problem is raised together (ProfileErrors), each with its line."""
+def read_plan(path: Path | str, *, draft: bool = False) -> Plan:
+    """Read and check one plan file; every problem is raised together (ProfileErrors), each with its line.
+
+    ``draft``: a plan for `planner plan`, whose deployment may leave out what the search chooses
+    (hardware, model); ``plan.given(field)`` says which fields the file fixes.
+    """
     path = Path(path)
-    return parse_plan(read_yaml(path), path)
+    return parse_plan(read_yaml(path), path, draft=draft)
 
 
-def parse_plan(data: Mapping, path: Path | str) -> Plan:
+DRAFT_OPTIONAL = frozenset({"deployment.hardware", "deployment.model"})
+
+
+def parse_plan(data: Mapping, path: Path | str, *, draft: bool = False) -> Plan:
     """Build a Plan from a YAML mapping (with ``lines``), collecting every problem with file, field and line."""
     path = Path(path)
     c = Checker(path, data)
-    c.keys(data, set(SECTIONS), set(REQUIRED_SECTIONS))
+    c.keys(data, set(SECTIONS), set(REQUIRED_SECTIONS) - ({"deployment"} if draft else set()))
     raw: dict[str, Mapping] = {}
     for section in SECTIONS:
         value = data.get(section, {}) if isinstance(data, Mapping) else {}
@@ -235,7 +242,9 @@ def parse_plan(data: Mapping, path: Path | str) -> Plan:
             value = {}
         raw[section] = value
         fields = section_fields(section)
-        required = {f.name for f in fields if f.required} if isinstance(data, Mapping) and section in data else set()
+        required = {f.name for f in fields if f.required and not (draft and f.path in DRAFT_OPTIONAL)}
+        if not (isinstance(data, Mapping) and section in data):
+            required = set()
         c.keys(value, {f.name for f in fields}, required, f"{section}.")
     values: dict[str, Any] = {}
     for f in FIELDS:
@@ -265,7 +274,8 @@ def parse_plan(data: Mapping, path: Path | str) -> Plan:
             law=v["workload.law"],
         ),
         slo=Slo(**{f.name: v[f.path] for f in section_fields("slo")}),
-        deployment=Deployment(**{f.name: v[f.path] for f in section_fields("deployment")}),
+        deployment=Deployment(**{f.name: v[f.path] if v[f.path] is not None or f.path not in DRAFT_OPTIONAL else ""
+                                 for f in section_fields("deployment")}),
         budget=Budget(**{f.name: v[f.path] for f in section_fields("budget")}),
         path=str(path),
         lines=dict(getattr(data, "lines", {}) or {}),
@@ -369,3 +379,55 @@ def json_schema() -> dict:
         "required": list(REQUIRED_SECTIONS),
         "additionalProperties": False,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing a plan (``planner plan``): YAML text with predictions as comments
+
+
+def _scalar(value: Any) -> str:
+    """One YAML scalar as text (numbers plain, names quoted only where YAML needs it)."""
+    import yaml
+
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
+
+
+def _value_text(f: PlanField, value: Any) -> str:
+    if isinstance(value, TokenLengths):
+        parts = [(k, getattr(value, k)) for k in LENGTH_KEYS if getattr(value, k) is not None]
+        if len(parts) == 1:
+            return _scalar(parts[0][1])
+        return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in parts) + "}"
+    return _scalar(value)
+
+
+def plan_to_yaml(plan: Plan, *, fields: set[str] | frozenset[str], comments: Mapping[str, str] | None = None,
+                 header: tuple[str, ...] = ()) -> str:
+    """The plan as YAML text: the ``fields`` (paths) in the table's order, ``comments`` after their lines, a header.
+
+    Values are written in SI (seconds, fractions, tokens); the text parses back to the same plan.
+    """
+    comments = comments or {}
+    sections = {"workload": plan.workload, "slo": plan.slo, "deployment": plan.deployment, "budget": plan.budget}
+    lines = [f"# {h}".rstrip() for h in header]
+    for section in SECTIONS:
+        rows = []
+        for f in section_fields(section):
+            if f.path not in fields:
+                continue
+            value = getattr(sections[section], f.name)
+            if value is None or value == "":
+                continue
+            rows.append((f"  {f.name}: {_value_text(f, value)}", comments.get(f.path, "")))
+        if not rows and section not in REQUIRED_SECTIONS:
+            continue
+        head = f"{section}:"
+        lines.append(head + (f"  # {comments[section]}" if comments.get(section) else ""))
+        width = max(len(text) for text, _ in rows) if rows else 0
+        for text, note in rows:
+            lines.append(f"{text:<{width}}  # {note}" if note else text)
+    return "\n".join(lines) + "\n"

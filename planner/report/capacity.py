@@ -296,3 +296,49 @@ def render(result, fmt: str, width: int | None = None, color: bool = False) -> s
 def render_schema(schema: dict) -> str:
     """The plan format's JSON Schema as text (field order kept: it follows the docs)."""
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# `planner plan`: the written plan file, predictions as comments
+
+
+def _deployment_text(plan) -> str:
+    d = plan.deployment
+    text = f"{d.replicas} × {d.hardware}" + (f" × tp {d.tp}" if d.tp > 1 else "")
+    return text + (f", max batch {d.max_batch}" if d.max_batch else "")
+
+
+def plan_file_text(search, version: str = "") -> str:
+    """The chosen plan as YAML with each prediction as a comment on its field, so a pull request diff shows what changed."""
+    from planner.capacity.plan import written_fields
+    from planner.files.plans import plan_to_yaml
+
+    best = search.best
+    p, check = best.plan, best.check
+    fig = check.figures
+    comments: dict[str, str] = {}
+    for v in check.verdicts:
+        if v.field.startswith(("slo.", "budget.")):
+            text = f"predicted {format_value(v.predicted, v.unit)}, headroom {_headroom(v)}"
+            if v.interval is not None:
+                text += f", 95 % interval {format_value(v.interval[0], v.unit)}–{format_value(v.interval[1], v.unit)}"
+            comments[v.field] = text + (" (uncertain)" if v.straddles else "")
+        elif v.check == "memory per device":
+            comments["deployment.hardware"] = f"memory per device {format_value(v.predicted, v.unit)} of {format_value(v.limit, v.unit)}"
+    comments["deployment.replicas"] = (f"saturation {format_value(fig.get('saturation_rps'), 'requests/s')}, "
+                                       f"utilisation at peak {format_value(fig.get('utilisation_at_peak'), 'fraction')}")
+    if fig.get("load_multiplier", 1.0) != 1.0:
+        comments["deployment.samples"] = f"load multiplier {fig['load_multiplier']:.4g}: sequences generated per request"
+    header = [
+        f"Written by `planner plan`{f' {version}' if version else ''} from {search.draft.path}.",
+        "Comments are predictions; `planner check` re-evaluates them.",
+        f"Chosen: {_deployment_text(p)} ({p.deployment.devices} devices), the cheapest meeting every objective "
+        f"of {search.evaluated} candidates evaluated; monthly cost {format_value(fig.get('monthly_cost_usd'), 'USD/month')}.",
+        f"Peak {format_value(fig.get('peak_requests_per_second'), 'requests/s')}: goodput "
+        f"{format_value(fig.get('goodput_rps'), 'requests/s')}, energy per query {format_value(fig.get('energy_per_query_j'), 'J')}, "
+        f"latency model {fig.get('latency_model')}.",
+    ]
+    for r in search.runners_up[:3]:
+        header.append(f"Runner-up: {_deployment_text(r.plan)}, {format_value(r.monthly_cost_usd, 'USD/month')}.")
+    header += [f"Warning: {w}" for w in search.warnings]
+    return plan_to_yaml(p, fields=written_fields(search), comments=comments, header=tuple(header))

@@ -1,0 +1,213 @@
+"""`planner plan`: the cheapest deployment that meets a draft plan's objectives.
+
+A draft is a plan file whose ``deployment`` fixes only what the team has decided (model, method,
+samples, precision, ...). The search fills in the rest — hardware × tensor-parallel degree × max
+batch × replicas — by exhaustive enumeration, every candidate judged by the same
+:func:`planner.capacity.check.check_plan` that `planner check` runs, so a written plan passes
+`planner check` by construction.
+
+Search space (each dimension only where the draft leaves it open):
+
+* hardware: every catalog device (or the ``hardware`` subset asked for);
+* tp: 1, 2, 4, 8 that divide the model's attention heads and fit in one node;
+* max_batch: the engine's default, 256, 64, 16 (a smaller running batch trades throughput for TPOT);
+* replicas: the fewest that meet every objective, starting from the saturation bound
+  ``ceil(peak ÷ (saturation of one replica × (1 − min_headroom)))`` and stepping up.
+
+Ranking (ties broken in this order): monthly cost (devices without a price last), devices, higher
+goodput, then hardware id, tp and max batch ascending, so the choice is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from planner.capacity.check import PlanCheck, Resolved, check_plan, resolve
+from planner.domain import Plan
+from planner.errors import InputError, ProfileError
+from planner.files.checker import ProfileErrors
+from planner.files.plans import FIELDS
+
+TP_CHOICES: tuple[int, ...] = (1, 2, 4, 8)
+MAX_BATCH_CHOICES: tuple[int | None, ...] = (None, 256, 64, 16)
+DEFAULT_MAX_REPLICAS = 64
+_REPLICA_STEPS = 6  # replicas tried above the saturation bound before giving up on a layout
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """One evaluated deployment and its verdicts."""
+
+    plan: Plan
+    check: PlanCheck
+
+    @property
+    def monthly_cost_usd(self) -> float | None:
+        return self.check.figures.get("monthly_cost_usd")
+
+    def sort_key(self) -> tuple:
+        d = self.plan.deployment
+        cost = self.monthly_cost_usd
+        return (cost is None, cost or 0.0, d.devices, -float(self.check.figures.get("goodput_rps", 0.0)), d.hardware, d.tp,
+                d.max_batch or 0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanSearch:
+    """The result of a search: the best candidate (None when nothing meets every objective) and why others lost."""
+
+    draft: Plan
+    best: Candidate | None
+    runners_up: tuple[Candidate, ...] = ()
+    evaluated: int = 0
+    searched: tuple[str, ...] = ()  # deployment fields the search chose
+    failing_checks: tuple[tuple[str, int], ...] = ()  # check -> how many candidates failed it, most first
+    closest: Candidate | None = None  # fewest failing checks when nothing passes
+    warnings: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+
+def _tp_choices(plan: Plan, model, hardware) -> list[int]:
+    if plan.given("deployment.tp"):
+        return [plan.deployment.tp]
+    return [tp for tp in TP_CHOICES if model.n_heads % tp == 0 and tp <= max(hardware.devices_per_node, 1)
+            and (tp == 1 or hardware.intra_node_bandwidth_bytes_per_s > 0)]
+
+
+def _evaluate(plan: Plan, catalog) -> Candidate | None:
+    try:
+        resolved: Resolved = resolve(plan, catalog)
+        return Candidate(plan=plan, check=check_plan(resolved))
+    except (ProfileError, ProfileErrors):
+        return None  # a layout this model cannot run on this device (tp, pp)
+
+
+def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_replicas: int = DEFAULT_MAX_REPLICAS,
+           keep: int = 5) -> PlanSearch:
+    """The cheapest deployment meeting every objective of ``draft``; raises for an invalid draft.
+
+    ``hardware`` restricts the devices tried when the draft leaves ``deployment.hardware`` open.
+    """
+    d = draft.deployment
+    if not d.model:
+        raise ProfileError(draft.path, "deployment.model",
+                           "the model search (`planner recommend`'s) is not available in this build: fix deployment.model",
+                           line=draft.line_of("deployment"))
+    if max_replicas < 1:
+        raise InputError(f"--max-replicas must be ≥ 1, got {max_replicas}")
+    if draft.given("deployment.hardware"):
+        devices = [d.hardware]
+    else:
+        devices = list(hardware) if hardware else catalog.names("hardware")
+    # Invalid names in the draft (model, reward model, task, ...) surface here with their lines.
+    probe = replace(draft, deployment=replace(d, hardware=devices[0] if devices else "h100-sxm"))
+    resolve(probe, catalog)
+    model = catalog.model(d.model)
+
+    searched = [name for name, path in (("hardware", "deployment.hardware"), ("tp", "deployment.tp"),
+                                        ("max_batch", "deployment.max_batch"), ("replicas", "deployment.replicas"))
+                if not draft.given(path)]
+    batches = [d.max_batch] if draft.given("deployment.max_batch") else list(MAX_BATCH_CHOICES)
+    evaluated = 0
+    passing: list[Candidate] = []
+    failures: Counter[str] = Counter()
+    closest: Candidate | None = None
+    for hw_id in devices:
+        hw = catalog.hardware(hw_id)
+        for tp in _tp_choices(draft, model, hw):
+            for mb in batches:
+                base = replace(draft, deployment=replace(d, hardware=hw.id, tp=tp, max_batch=mb, replicas=1))
+                for cand in _replica_ladder(base, catalog, fixed=draft.given("deployment.replicas") and d.replicas,
+                                            max_replicas=max_replicas):
+                    evaluated += 1
+                    failed = [v.check for v in cand.check.verdicts if not v.passed]
+                    if not failed:
+                        passing.append(cand)
+                        break
+                    failures.update(failed)
+                    if closest is None or len(failed) < _n_failed(closest) or (
+                            len(failed) == _n_failed(closest) and cand.sort_key() < closest.sort_key()):
+                        closest = cand
+    passing.sort(key=Candidate.sort_key)
+    best = passing[0] if passing else None
+    seen, runners = set(), []
+    for cand in passing[1:]:  # one runner-up per layout (max batch variants of the same layout cost the same)
+        key = (cand.plan.deployment.hardware, cand.plan.deployment.tp, cand.plan.deployment.replicas)
+        if key not in seen and key != _layout(best):
+            seen.add(key)
+            runners.append(cand)
+    warnings = list(best.check.warnings) if best else []
+    assumptions = [
+        f"searched {', '.join(searched) or 'nothing (the draft fixes every choice)'}: "
+        f"{evaluated} candidates evaluated by the same checks as `planner check`",
+        "ranked by monthly cost, then devices, then goodput (devices without a price rank last)",
+    ]
+    if best:
+        assumptions += list(best.check.assumptions)
+    return PlanSearch(draft=draft, best=best, runners_up=tuple(runners[:keep]), evaluated=evaluated,
+                      searched=tuple(searched), failing_checks=tuple(failures.most_common()), closest=None if best else closest,
+                      warnings=tuple(warnings), assumptions=tuple(assumptions))
+
+
+def _layout(c: Candidate | None) -> tuple | None:
+    return None if c is None else (c.plan.deployment.hardware, c.plan.deployment.tp, c.plan.deployment.replicas)
+
+
+def _n_failed(c: Candidate) -> int:
+    return sum(not v.passed for v in c.check.verdicts)
+
+
+def _replica_ladder(base: Plan, catalog, *, fixed: int | bool, max_replicas: int):
+    """Candidates with increasing replicas: the fixed count, or from the saturation bound up."""
+    if fixed:
+        cand = _evaluate(replace(base, deployment=replace(base.deployment, replicas=int(fixed))), catalog)
+        if cand is not None:
+            yield cand
+        return
+    one = _evaluate(base, catalog)
+    if one is None:
+        return
+    if any(v.check == "memory per device" and not v.passed for v in one.check.verdicts):
+        yield one  # more replicas do not help a model that does not fit
+        return
+    saturation = float(one.check.figures.get("saturation_rps") or 0.0)
+    if saturation <= 0 or not math.isfinite(saturation):
+        yield one
+        return
+    spare = 1.0 - (base.slo.min_headroom or 0.0)
+    start = max(1, math.ceil(base.workload.peak_requests_per_second / (saturation * spare) * (1 - 1e-9)))
+    if start > max_replicas:
+        yield one
+        return
+    for replicas in range(start, min(max_replicas, start + _REPLICA_STEPS) + 1):
+        cand = one if replicas == 1 else _evaluate(replace(base, deployment=replace(base.deployment, replicas=replicas)), catalog)
+        if cand is None:
+            return
+        yield cand
+        if not any(not v.passed for v in cand.check.verdicts):
+            return
+
+
+def written_fields(search_result: PlanSearch) -> frozenset[str]:
+    """The fields a written plan carries: what the draft wrote, what the search chose, and the required ones."""
+    best = search_result.best
+    assert best is not None
+    chosen = {f"deployment.{name}" for name in search_result.searched}
+    out = {f.path for f in FIELDS if best.plan.given(f.path) or f.required or f.path in chosen}
+    if best.plan.deployment.max_batch is None:
+        out.discard("deployment.max_batch")
+    return frozenset(out)
+
+
+def failure_summary(result: PlanSearch) -> str:
+    """Why nothing passed, in one line."""
+    parts = [f"{name} ({n} of {result.evaluated})" for name, n in result.failing_checks[:4]]
+    text = f"no deployment meets every objective ({result.evaluated} evaluated); failing most often: {', '.join(parts)}"
+    c = result.closest
+    if c is not None:
+        d = c.plan.deployment
+        failed = "; ".join(f"{v.check} predicted {v.predicted:.4g} vs limit {v.limit:.4g}" for v in c.check.verdicts if not v.passed)
+        text += f". Closest: {d.replicas} × {d.hardware} tp {d.tp}: {failed}"
+    return text
