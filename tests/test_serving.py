@@ -190,3 +190,11 @@ def test_cli_scenarios_concurrency_column(tmp_path):
     assert static["mode"] == "static" and "concurrency" not in static
     assert live["mode"] == "served" and live["concurrency"] == 8
     assert live["tpot_s"] >= static["tpot_s"] * 0.99
+
+
+def test_prefill_share_thins_the_prefill_work(catalog):
+    s = scenario(catalog)
+    full, shared = served(s, 64), served(s, 64, prefill_share=0.25)
+    assert shared.tpot_s < full.tpot_s and shared.prefill_utilisation < full.prefill_utilisation
+    with pytest.raises(InputError, match="prefill_share"):
+        served(s, 8, prefill_share=0)

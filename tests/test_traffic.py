@@ -131,3 +131,14 @@ def test_monthly_cost_flags_a_peak_beyond_capacity(s):
     assert any("needs 3 replicas" in w for w in m.warnings)
     with pytest.raises(InputError, match="peak_factor"):
         monthly_cost(s, 1.0, peak_factor=0.5)
+
+
+def test_a_shared_prompt_is_prefilled_once(s):
+    """k samples of one request through the prefix cache: one prefill, k decodes - cheaper than k full requests."""
+    shared = at_rate(s, 2.0, load_multiplier=8, prefills_per_request=1)
+    separate = at_rate(s, 2.0, load_multiplier=8)
+    assert shared.saturation_rps > separate.saturation_rps
+    assert shared.tpot_s < separate.tpot_s
+    assert any("prefix cache" in a for a in shared.assumptions)
+    with pytest.raises(InputError, match="prefills_per_request"):
+        at_rate(s, 2.0, load_multiplier=2, prefills_per_request=3)

@@ -171,14 +171,14 @@ class _State:
 
 
 def _state(k: SchedulerKnobs, p: int, batch: float, decoding: float, t_d: float, s_p: float, rate: float,
-           arrival_scv: float | None, service_scv: float) -> _State | None:
+           arrival_scv: float | None, service_scv: float, share: float = 1.0) -> _State | None:
     """Steady state at ``rate`` completions per second, given the decode step and the prefill cost; None if prefill saturates."""
-    busy = rate * s_p
+    busy = rate * share * s_p  # share: prefills per completed sequence (1/k when k samples share a cached prompt)
     room = k.max_tokens_per_step - decoding
     if busy >= 1.0 or room <= 0:
         return None
     step = t_d / (1.0 - busy)
-    utilisation = max(busy, rate * p * step / room)
+    utilisation = max(busy, rate * share * p * step / room)
     if utilisation >= 1.0:
         return None
     chunks = max(1, math.ceil(p / room)) if k.chunked_prefill else 1
@@ -190,7 +190,8 @@ def _state(k: SchedulerKnobs, p: int, batch: float, decoding: float, t_d: float,
                   prefill_wait_s=wait, own_prefill_s=own, chunks=chunks, ttft_running_s=ttft)
 
 
-def _closed_loop(s: Scenario, k: SchedulerKnobs, batch: float, arrival_scv: float | None, service_scv: float) -> _State:
+def _closed_loop(s: Scenario, k: SchedulerKnobs, batch: float, arrival_scv: float | None, service_scv: float,
+                 share: float = 1.0) -> _State:
     """Solve λ = batch / (TTFT_run(λ) + (O-1)·T(λ)) by bisection (the right side falls as λ rises).
 
     The decode population d = λ·(O-1)·T (requests past their first token) sets the decode step and
@@ -203,10 +204,10 @@ def _closed_loop(s: Scenario, k: SchedulerKnobs, batch: float, arrival_scv: floa
         t_d = decode_step(s, decoding).time_s
         s_p = max(0.0, mixed_step(s, decode_batch=decoding, prefill_tokens=p).time_s - t_d)
         lo, hi = 0.0, 2.0 / max(s_p, 1e-12)  # beyond 1/s_p prefill alone would fill the engine
-        best = _state(k, p, batch, decoding, t_d, s_p, 0.0, arrival_scv, service_scv)
+        best = _state(k, p, batch, decoding, t_d, s_p, 0.0, arrival_scv, service_scv, share)
         for _ in range(_MAX_BISECTIONS):
             mid = 0.5 * (lo + hi)
-            st = _state(k, p, batch, decoding, t_d, s_p, mid, arrival_scv, service_scv)
+            st = _state(k, p, batch, decoding, t_d, s_p, mid, arrival_scv, service_scv, share)
             if st is None or mid * (st.ttft_running_s + (o - 1) * st.step_s) > batch:
                 hi = mid
             else:
@@ -228,13 +229,15 @@ def kv_capacity(s: Scenario) -> int:
 
 
 def served(scenario: Scenario, concurrency: float, *, arrival_scv: float | None = None, service_scv: float = 0.0,
-           knobs: SchedulerKnobs | None = None) -> ServedEstimate:
+           knobs: SchedulerKnobs | None = None, prefill_share: float = 1.0) -> ServedEstimate:
     """Steady-state served TTFT/TPOT with ``concurrency`` requests in flight across the deployment.
 
     ``arrival_scv``: squared coefficient of variation of arrivals at the prefill queue; None = a closed
     loop of identical requests (arrivals clump into what one step admits), 1.0 = Poisson traffic.
     ``service_scv``: squared coefficient of variation of prefill times (0 = identical prompts).
     ``knobs``: scheduler knobs to use instead of the scenario engine's (calibration, what-if studies).
+    ``prefill_share``: prefills per sequence, in (0, 1]: 1/k when the k samples of a request share its
+    prompt through the prefix cache (prefilled once, decoded k times).
     Raises InputError for a concurrency that is not a positive number or a scenario that cannot be evaluated.
     """
     validate(scenario)
@@ -252,7 +255,9 @@ def served(scenario: Scenario, concurrency: float, *, arrival_scv: float | None 
         )
     batch = min(per_replica, float(k.max_batch), float(capacity))
     queued = max(0.0, per_replica - batch)
-    st = _closed_loop(s, k, batch, arrival_scv, service_scv)
+    if not (isinstance(prefill_share, (int, float)) and 0 < prefill_share <= 1):
+        raise InputError(f"prefill_share must be in (0, 1] (prefills per sequence), got {prefill_share!r}")
+    st = _closed_loop(s, k, batch, arrival_scv, service_scv, float(prefill_share))
     queue_wait = queued / st.rate if queued > 0 and st.rate > 0 else 0.0
     ttft = st.ttft_running_s + queue_wait
     tpot = st.step_s

@@ -211,27 +211,27 @@ def _poisson_quantile(mean: float, q: float) -> float:
     return float(k)
 
 
-def _per_replica(scenario: Scenario, concurrency: float, service_scv: float) -> ServedEstimate:
-    return served(replace(scenario, replicas=1), concurrency, arrival_scv=1.0, service_scv=service_scv)
+def _per_replica(scenario: Scenario, concurrency: float, service_scv: float, share: float = 1.0) -> ServedEstimate:
+    return served(replace(scenario, replicas=1), concurrency, arrival_scv=1.0, service_scv=service_scv, prefill_share=share)
 
 
 def _running_limit(scenario: Scenario) -> int:
     return min(knobs_for(scenario).max_batch, kv_capacity(scenario))
 
 
-def saturation_rate(scenario: Scenario, *, service_scv: float = 0.0) -> float:
+def saturation_rate(scenario: Scenario, *, service_scv: float = 0.0, prefill_share: float = 1.0) -> float:
     """Largest rate of engine sequences per second one replica sustains (its full running batch, Poisson arrivals)."""
-    return _per_replica(scenario, float(_running_limit(scenario)), service_scv).requests_per_s
+    return _per_replica(scenario, float(_running_limit(scenario)), service_scv, prefill_share).requests_per_s
 
 
-def _solve(scenario: Scenario, rate: float, service_scv: float, sat: float) -> ServedEstimate:
+def _solve(scenario: Scenario, rate: float, service_scv: float, share: float) -> ServedEstimate:
     """Concurrency n with served rate(n) = rate (Little's law fixed point), by bisection on n."""
     limit = float(_running_limit(scenario))
     lo, hi = min(1e-6, limit), limit
-    best = _per_replica(scenario, hi, service_scv)
+    best = _per_replica(scenario, hi, service_scv, share)
     for _ in range(_BISECTIONS):
         mid = math.sqrt(lo * hi) if lo > 0 else 0.5 * hi
-        st = _per_replica(scenario, mid, service_scv)
+        st = _per_replica(scenario, mid, service_scv, share)
         if st.requests_per_s < rate:
             lo = mid
         else:
@@ -249,6 +249,7 @@ def at_rate(
     prompt_spread: LengthSpread | None = None,
     output_spread: LengthSpread | None = None,
     slo: object | None = None,
+    prefills_per_request: float | None = None,
     _with_goodput: bool = True,
 ) -> TrafficResult:
     """Latency percentiles, concurrency, saturation and goodput at ``requests_per_second`` user requests per second.
@@ -256,7 +257,9 @@ def at_rate(
     ``load_multiplier``: engine sequences per user request (k samples; tree expansions; reward-model
     passes counted as sequences). Latencies are those of one sequence; the k sequences of a request run
     side by side in the batch. ``slo``: any object with optional ttft_p50_s / ttft_p99_s / tpot_p99_s /
-    e2e_p99_s attributes (seconds).
+    e2e_p99_s attributes (seconds). ``prefills_per_request``: prompt prefills per user request (None =
+    one per sequence; 1 when the k samples share the prompt through the prefix cache, as vLLM's and
+    SGLang's automatic prefix caching do).
     """
     import numpy as np
 
@@ -269,8 +272,12 @@ def at_rate(
     p_sigma = prompt_spread.sigma(s.prompt_tokens)
     o_sigma = output_spread.sigma(s.output_tokens)
     service_scv = math.expm1(p_sigma * p_sigma)  # CV² of a log-normal prompt length (prefill ∝ prompt)
+    prefills = load_multiplier if prefills_per_request is None else prefills_per_request
+    if not (isinstance(prefills, (int, float)) and 0 < prefills <= load_multiplier):
+        raise InputError(f"prefills_per_request must be in (0, load_multiplier = {load_multiplier:g}], got {prefills_per_request!r}")
+    share = prefills / load_multiplier
     per_replica = requests_per_second * load_multiplier / s.replicas
-    sat = saturation_rate(s, service_scv=service_scv)
+    sat = saturation_rate(s, service_scv=service_scv, prefill_share=share)
     saturation_rps = sat * s.replicas / load_multiplier
     warnings: list[str] = []
     assumptions = [
@@ -280,8 +287,8 @@ def at_rate(
         f"prompt and output lengths log-normal (σ = {p_sigma:.2f}, {o_sigma:.2f}) around the scenario's means; prefill time ∝ prompt",
     ]
     if load_multiplier != 1.0:
-        assumptions.append(f"each request runs {load_multiplier:g} engine sequences (samples, expansions, reward passes); "
-                           "no prefix-cache credit for shared prompts")
+        assumptions.append(f"each request runs {load_multiplier:g} engine sequences (samples, expansions, reward passes) "
+                           f"and {prefills:g} prompt prefill(s)" + (" (no prefix-cache credit)" if share == 1.0 else " (prefix cache)"))
     if per_replica >= sat:
         warnings.append(f"{requests_per_second:g} requests/s is beyond what {s.replicas} replica(s) sustain "
                         f"({saturation_rps:.3g} requests/s): queues grow without bound")
@@ -290,11 +297,11 @@ def at_rate(
             requests_per_s=float(requests_per_second), load_multiplier=float(load_multiplier), concurrency=inf,
             ttft_p50_s=inf, ttft_p90_s=inf, ttft_p99_s=inf, e2e_p50_s=inf, e2e_p90_s=inf, e2e_p99_s=inf,
             tpot_s=inf, tpot_p99_s=inf, slot_wait_probability=1.0, saturation_rps=saturation_rps,
-            goodput_rps=_goodput(s, slo, load_multiplier, prompt_spread, output_spread, saturation_rps) if _with_goodput else None,
+            goodput_rps=_goodput(s, slo, load_multiplier, prompt_spread, output_spread, saturation_rps, prefills) if _with_goodput else None,
             utilisation=per_replica / sat, stable=False, slo_met=None if _slo_empty(slo) else False,
             warnings=tuple(warnings), assumptions=tuple(assumptions),
         )
-    st = _solve(s, per_replica, service_scv, sat)
+    st = _solve(s, per_replica, service_scv, share)
     # Slot queue beyond the running batch: M/M/c with c = the running-batch limit, service time = E2E.
     limit = _running_limit(s)
     offered = per_replica * st.e2e_s
@@ -311,7 +318,7 @@ def at_rate(
     e2e = _combine(ttft, np.maximum(outputs - 1.0, 0.0) * st.tpot_s)
     # A request's TPOT: decode step plus the prefills (Poisson count) joining its O-1 steps.
     steps = max(1.0, s.output_tokens - 1.0)
-    joins = per_replica * steps * st.tpot_s
+    joins = per_replica * share * steps * st.tpot_s
     tpot_p99 = st.decode_step_s + _poisson_quantile(joins, 0.99) * st.prefill_s / steps
     tpot_p99 = max(tpot_p99, st.tpot_s)
     q = lambda grid, x: _quantile(grid, x)  # noqa: E731
@@ -326,7 +333,7 @@ def at_rate(
         slo_met=None, warnings=tuple(warnings + list(st.warnings)), assumptions=tuple(assumptions + list(st.assumptions)),
     )
     met = None if _slo_empty(slo) else _meets(result, slo)
-    goodput = _goodput(s, slo, load_multiplier, prompt_spread, output_spread, saturation_rps) if _with_goodput else None
+    goodput = _goodput(s, slo, load_multiplier, prompt_spread, output_spread, saturation_rps, prefills) if _with_goodput else None
     return replace(result, slo_met=met, goodput_rps=goodput)
 
 
@@ -338,14 +345,14 @@ def _meets(r: TrafficResult, slo: object) -> bool:
     return all(getattr(slo, f, None) is None or getattr(r, f) <= getattr(slo, f) for f in SLO_FIELDS)
 
 
-def _goodput(s, slo, load_multiplier, prompt_spread, output_spread, saturation_rps) -> float | None:
+def _goodput(s, slo, load_multiplier, prompt_spread, output_spread, saturation_rps, prefills) -> float | None:
     """Largest arrival rate (user requests/s) at which every SLO holds; 0 if none does, None without an SLO."""
     if _slo_empty(slo):
         return None
 
     def ok(rate: float) -> bool:
         r = at_rate(s, rate, load_multiplier=load_multiplier, prompt_spread=prompt_spread, output_spread=output_spread,
-                    _with_goodput=False)
+                    prefills_per_request=prefills, _with_goodput=False)
         return r.stable and _meets(r, slo)
 
     lo, hi = 0.0, saturation_rps
