@@ -1,4 +1,4 @@
-"""The house rules of docs/architecture.md, checked on every module's imports (function-level lazy ones too).
+"""The house rules of docs/architecture.md and ../shared/design.md, checked on every module's imports (function-level lazy ones too).
 
 Layers run down: ground (units, errors, domain) → cost | accuracy (siblings that never meet) → files →
 use cases (scenarios, inventory, optimizer, capacity) → report → cli. No exceptions are listed here.
@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "planner"
 
-LAYERS = {"ground": 0, "cost": 1, "accuracy": 1, "files": 2, "usecase": 3, "report": 4, "cli": 5}
+LAYERS = {"ground": 0, "cost": 1, "accuracy": 1, "files": 2, "usecase": 3, "report": 4, "api": 4, "cli": 5}
 USE_CASES = ("scenarios", "inventory", "optimizer", "capacity")
 # third-party or stdlib module -> the only layers (or module prefixes) allowed to import it
 RESTRICTED = {
@@ -38,13 +38,21 @@ def module_name(path: Path) -> str:
 
 def layer(module: str) -> str:
     parts = module.split(".")
-    if len(parts) == 1 or parts[1] in ("units", "errors", "domain"):
+    if len(parts) == 1:
+        return "api"  # planner/__init__.py: the library API (recommend, frontier); nothing imports it
+    if parts[1] in ("units", "errors", "domain", "version"):
         return "ground"
     if parts[1] == "__main__":
         return "cli"
     if parts[1] in USE_CASES:
         return "usecase"
     return parts[1]
+
+
+def test_nothing_imports_the_api_package():
+    for module, path in MODULES.items():
+        for target, line, _ in imports(path):
+            assert target != "planner", f"{path.relative_to(PACKAGE.parent)}:{line}: import from planner.<module>, not the API package"
 
 
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "_profiles" not in p.parts}
@@ -65,9 +73,12 @@ def imports(path: Path) -> list[tuple[str, int, list[str]]]:
                 parent = parent[: len(parent) - node.level + 1]
                 base = ".".join(parent + ([base] if base else []))
             names = [alias.name for alias in node.names]
-            found.append((base, node.lineno, names))
-            # `from planner.cli import estimate` imports the submodule planner.cli.estimate
-            found += [(f"{base}.{n}", node.lineno, []) for n in names if f"{base}.{n}" in MODULES]
+            submodules = [n for n in names if f"{base}.{n}" in MODULES]
+            # `from planner.cli import estimate` imports the submodule planner.cli.estimate (the package __init__
+            # only as a container); anything else imports names from ``base`` itself.
+            if len(submodules) < len(names):
+                found.append((base, node.lineno, [n for n in names if n not in submodules]))
+            found += [(f"{base}.{n}", node.lineno, []) for n in submodules]
     return found
 
 

@@ -27,7 +27,7 @@ def test_markdown_escapes_pipes():
 
 
 def test_version():
-    from planner import __version__
+    from planner.version import __version__
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"planner {__version__}"

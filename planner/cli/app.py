@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from planner.cli import capacity, estimate, laws, profiles
+from planner.cli import capacity, estimate, laws, profiles, recommend
 
 app = typer.Typer(
     name="planner",
@@ -20,7 +20,7 @@ laws_app = typer.Typer(help="List and show scaling laws (built-in and user).", n
 
 def _print_version(value: bool) -> None:
     if value:
-        from planner import __version__
+        from planner.version import __version__
 
         typer.echo(f"planner {__version__}")
         raise typer.Exit()
@@ -36,6 +36,8 @@ def _root(
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(laws_app, name="laws")
 
+app.command()(recommend.recommend)
+app.command()(recommend.frontier)
 app.command()(estimate.estimate)
 app.command()(laws.fit)
 app.command()(laws.predict)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from planner.domain import HardwareProfile, ModelProfile, Precision
 from planner.domain import precision as lookup_precision
 from planner.errors import InputError
@@ -89,6 +91,9 @@ class PhaseCost:
 
     @property
     def time_s(self) -> float:
+        """Seconds of the phase; element-wise when the parts are arrays (the optimizer sweeps batch)."""
+        if isinstance(self.compute_s, np.ndarray) or isinstance(self.memory_s, np.ndarray):
+            return np.maximum(self.compute_s, self.memory_s) + self.communication_s + self.overhead_s
         return max(self.compute_s, self.memory_s) + self.communication_s + self.overhead_s
 
     @property
@@ -197,9 +202,18 @@ def max_batch(s: Scenario) -> int:
         return s.engine.max_batch
     guess = int(max(0.0, free) // per_seq)
     guess = min(guess, s.engine.max_batch)
-    while guess > 0 and not memory_use(s, guess).fits:  # activations grow a little with batch
-        guess -= 1
-    return guess
+    if guess == 0 or memory_use(s, guess).fits:
+        return guess
+    # Activations grow a little with batch, so the KV-only guess can be a few too many: memory use rises
+    # with batch, so bisect for the largest batch that fits.
+    lo, hi = 0, guess - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if memory_use(s, mid).fits:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 # ---------------------------------------------------------------------------------------------

@@ -394,8 +394,8 @@ def _signals_raise() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def atomic_write(path: Path, text: str, *, force: bool = False) -> None:
-    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the new one, never a part.
+def atomic_write(path: Path, text: str | bytes, *, force: bool = False) -> None:
+    """Write ``text`` (UTF-8; bytes as they are) to ``path`` so that readers see the old file or the new one, never a part.
 
     Refuses an existing target that is not a regular file (device, folder, FIFO, symbolic link).
     Without ``force`` an existing file is never replaced, even one created while we write.
@@ -414,7 +414,7 @@ def atomic_write(path: Path, text: str, *, force: bool = False) -> None:
             raise _error(path, f"cannot write: it is {_file_kind(old.st_mode)}; refusing to replace it with a file")
         if not force:
             raise _error(path, "file exists; pass --force to overwrite it")
-    data = text.encode("utf-8")
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
     tmp: Path | None = None
     with _signals_raise():
         try:
