@@ -67,7 +67,7 @@ def plan(
     profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Find the cheapest hardware × tp × max batch × replicas meeting a draft plan's objectives and write the plan."""
-    from planner import __version__
+    from planner.version import __version__
     from planner.capacity.plan import failure_summary, search
     from planner.files.disk import atomic_write
     from planner.files.plans import read_plan
