@@ -67,11 +67,11 @@ def plan(
     profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Find the cheapest hardware × tp × max batch × replicas meeting a draft plan's objectives and write the plan."""
-    from planner.version import __version__
     from planner.capacity.plan import failure_summary, search
     from planner.files.disk import atomic_write
     from planner.files.plans import read_plan
     from planner.report.capacity import plan_file_text
+    from planner.version import __version__
 
     catalog = open_catalog(profiles)
     if out is not None and out.exists() and not force:
