@@ -141,7 +141,7 @@ def test_fit_law_is_deterministic():
     ([{**AGG[0], "accuracy": "130"}], InputError, "outside"),
     ([{**AGG[0], "accuracy": "nan"}], InputError, "finite"),
     ([{**AGG[0], "method": "majorty"}], InputError, "did you mean 'majority'"),
-    ([{**AGG[0], "samples": "0"}], InputError, "integer"),
+    ([{**AGG[0], "samples": "0"}], InputError, "between 1 and"),
     (AGG[:2], FitError, "free parameters"),
 ])
 def test_fit_law_from_rows_errors(rows, error, match):

@@ -153,3 +153,89 @@ def weighted_at_k(answers: Sequence, rewards: Sequence[float], correct, k: int, 
         return float(np.mean([score(s) for s in subsets]))
     rng = np.random.default_rng(seed)
     return float(np.mean([score(rng.choice(n, size=k, replace=False)) for _ in range(n_draws)]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectorised curves over many k at once (what `planner fit` uses on per-problem rows)
+
+
+def pass_at_k_curve(n, c, ks) -> np.ndarray:
+    """Unbiased pass@k for every k in ``ks`` at once: 1 - C(n-c, k)/C(n, k) through log-gamma (Chen et al. 2021).
+
+    ``n``, ``c``: samples and correct samples of one problem (or arrays of problems); returns shape
+    ``np.shape(n) + (len(ks),)``. Exact to rounding for any n (no big integers, no per-k loop).
+    """
+    from scipy.special import gammaln
+
+    n_a = np.asarray(n, dtype=float)[..., None]
+    c_a = np.asarray(c, dtype=float)[..., None]
+    k = np.asarray(ks, dtype=float)
+    if np.any(c_a < 0) or np.any(c_a > n_a) or np.any(k < 1) or np.any(k > n_a):
+        raise InputError("pass_at_k needs 0 ≤ c ≤ n and 1 ≤ k ≤ n")
+    fail = n_a - c_a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_ratio = gammaln(fail + 1) - gammaln(fail - k + 1) - gammaln(n_a + 1) + gammaln(n_a - k + 1)
+        out = 1.0 - np.exp(log_ratio)
+    return np.where(fail < k, 1.0, np.clip(out, 0.0, 1.0))
+
+
+def best_of_n_curve(rewards: Sequence[float], correct: Sequence[bool], ks) -> np.ndarray:
+    """Unbiased best-of-n@k for every k in ``ks`` (closed form of ``best_of_n_at_k``, vectorised over samples and k).
+
+    The sample with r samples ranked above it is the maximum of a random k-subset with probability
+    C(n-1-r, k-1)/C(n, k); tied rewards share their probability (random tie-break).
+    """
+    from scipy.special import gammaln
+
+    r = np.asarray(rewards, dtype=float)
+    ok = np.asarray(correct, dtype=float)
+    n = r.size
+    if ok.size != n:
+        raise InputError("rewards and correct must have the same length")
+    k = np.asarray(ks, dtype=float)[None, :]
+    if np.any(k < 1) or np.any(k > n):
+        raise InputError(f"k must be in [1, n={n}]")
+    order = np.argsort(-r, kind="stable")
+    r_sorted, ok_sorted = r[order], ok[order]
+    above = np.arange(n, dtype=float)[:, None]  # samples ranked above this one
+    rest = n - 1 - above
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_p = (gammaln(rest + 1) - gammaln(k) - gammaln(rest - k + 2)) - (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1))
+        p_max = np.where(rest >= k - 1, np.exp(log_p), 0.0)
+    _, group = np.unique(r_sorted, return_inverse=True)
+    share = np.bincount(group, weights=ok_sorted) / np.bincount(group)
+    return (p_max * share[group][:, None]).sum(axis=0)
+
+
+def vote_curves(labels, label_correct, ks, *, rewards=None, n_draws: int = 256, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """majority@k (and weighted@k when ``rewards`` are given) for every k in ``ks``, by Monte Carlo over orderings.
+
+    labels: each sample's answer as an integer 0..L-1; label_correct: whether each answer is correct
+    (several answers may be, e.g. equivalent forms). ``n_draws`` random orderings of the n samples are
+    drawn from ``rng``; the first k of an ordering is a uniformly random k-subset without replacement, so
+    each estimate is unbiased, the k = n one exact, and the curve over k uses common random numbers.
+    Plurality (or the largest summed reward) wins; ties are split evenly among the tied answers.
+    No closed form is known for the vote over subsets; the Monte Carlo standard error is at most
+    0.5/sqrt(n_draws) per problem and shrinks by sqrt(problems) in the mean.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n = labels.size
+    n_labels = int(labels.max()) + 1
+    good = np.asarray(label_correct, dtype=bool)
+    order = np.argsort(rng.random((n_draws, n)), axis=1)
+    lab = labels[order]
+    rew = None if rewards is None else np.asarray(rewards, dtype=float)[order]
+    offset = (np.arange(n_draws, dtype=np.int64) * n_labels)[:, None]
+    majority, weighted = [], []
+    for k in ks:
+        k = int(k)
+        idx = (offset + lab[:, :k]).ravel()
+        counts = np.bincount(idx, minlength=n_draws * n_labels).reshape(n_draws, n_labels)
+        win = counts == counts.max(axis=1, keepdims=True)
+        majority.append(float(np.mean((win & good).sum(axis=1) / win.sum(axis=1))))
+        if rew is not None:
+            sums = np.bincount(idx, weights=rew[:, :k].ravel(), minlength=n_draws * n_labels).reshape(n_draws, n_labels)
+            sums = np.where(counts > 0, sums, -np.inf)
+            top = (np.abs(sums - sums.max(axis=1, keepdims=True)) <= 1e-12) & (counts > 0)
+            weighted.append(float(np.mean((top & good).sum(axis=1) / top.sum(axis=1))))
+    return np.array(majority), (np.array(weighted) if rew is not None else None)

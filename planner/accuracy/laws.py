@@ -87,9 +87,11 @@ class MethodEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LawPoint:
+    """One observed accuracy (fraction) of a method at ``samples`` samples (a whole number, or not for digitized curves)."""
+
     model: str
     method: str
-    samples: int
+    samples: int | float
     accuracy: float
     n_problems: int | None = None
     source: str = ""

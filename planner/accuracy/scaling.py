@@ -117,11 +117,18 @@ _RHO_GRID = np.linspace(0.0, 1.0, 81)
 
 
 def beta_cell_masses(alpha: float, beta: float) -> np.ndarray:
-    """Exact Beta(alpha, beta) probability of each grid cell."""
+    """Exact Beta(alpha, beta) probability of each grid cell (cached: fits evaluate the same model many times)."""
+    return _beta_cell_masses(float(alpha), float(beta))
+
+
+@lru_cache(maxsize=256)
+def _beta_cell_masses(alpha: float, beta: float) -> np.ndarray:
     from scipy.special import betainc
 
     cdf = betainc(alpha, beta, _EDGES)
-    return np.clip(np.diff(cdf), 0.0, None)
+    out = np.clip(np.diff(cdf), 0.0, None)
+    out.setflags(write=False)
+    return out
 
 
 def _vote_exact(p: np.ndarray, rho: np.ndarray, k: int) -> np.ndarray:
@@ -208,11 +215,58 @@ def beta_expectation(alpha: float, beta: float, g: Callable[[np.ndarray], np.nda
     return float(np.dot(masses, g(p)) / max(masses.sum(), 1e-300))
 
 
+@lru_cache(maxsize=64)
+def _vote_stack(ks: tuple[int, ...]) -> np.ndarray:
+    """Exact vote tables for several whole k, stacked (len(ks), rho grid, p nodes); read-only, cached."""
+    stack = np.stack([_vote_table(k) for k in ks])
+    stack.setflags(write=False)
+    return stack
+
+
+def _votes_on_nodes(rho: float, ks: tuple[int, ...]) -> np.ndarray:
+    """P(vote right | p) at the grid nodes (rows: the whole k in ``ks``), interpolated in rho only."""
+    exact = tuple(k for k in ks if k <= EXACT_VOTE_MAX_K)
+    out = np.empty((len(ks), _NODES.size))
+    if exact:
+        r = min(max(rho, 0.0), 1.0) * (_RHO_GRID.size - 1)
+        i0 = min(math.floor(r), _RHO_GRID.size - 2)
+        fr = r - i0
+        stack = _vote_stack(exact)
+        rows = stack[:, i0] * (1.0 - fr) + stack[:, i0 + 1] * fr
+        j = 0
+        for i, k in enumerate(ks):
+            if k <= EXACT_VOTE_MAX_K:
+                out[i] = rows[j]
+                j += 1
+    for i, k in enumerate(ks):
+        if k > EXACT_VOTE_MAX_K:
+            out[i] = _vote_normal(_NODES, np.full(_NODES.shape, rho), k)
+    return out
+
+
 def beta_vote_at_k(k, alpha: float, beta: float, rho: float, transform: Transform | None = None) -> np.ndarray:
-    """Vote accuracy at each k under Beta difficulty and the top-wrong-answer model."""
-    ks = np.atleast_1d(np.asarray(k))
-    out = np.array([beta_expectation(alpha, beta, lambda p, kk=int(kk): vote_probability(p, rho, kk), transform) for kk in ks.ravel()])
-    return out.reshape(ks.shape) if np.ndim(k) else out[0]
+    """Vote accuracy at each k under Beta difficulty and the top-wrong-answer model.
+
+    A non-integer k (digitized curves) is interpolated linearly between the whole k on either side.
+    Vectorised over k: the Beta cell masses once per call, the vote tables read at the grid nodes.
+    """
+    ks = np.atleast_1d(np.asarray(k, dtype=float))
+    if np.any(~np.isfinite(ks)) or np.any(ks < 1):
+        raise InputError(f"samples must be ≥ 1, got {ks.tolist()}")
+    masses = beta_cell_masses(alpha, beta)
+    total = max(masses.sum(), 1e-300)
+    lo = np.floor(ks.ravel()).astype(np.int64)
+    frac = ks.ravel() - lo
+    whole = tuple(sorted(set(lo.tolist()) | {int(v) + 1 for v, f in zip(lo, frac) if f > 1e-12}))
+    if transform is None:
+        probs = _votes_on_nodes(float(rho), whole)
+    else:
+        p_t = np.clip(np.asarray(transform(_NODES.copy()), dtype=float), 0.0, 1.0)
+        probs = np.stack([vote_probability(p_t, rho, kk) for kk in whole])
+    values = dict(zip(whole, probs @ masses / total))
+    out = np.array([values[int(a)] + (f * (values[int(a) + 1] - values[int(a)]) if f > 1e-12 else 0.0) for a, f in zip(lo, frac)])
+    out = out.reshape(ks.shape)
+    return out if np.ndim(k) else out[0]
 
 
 def beta_pass_transformed(k, alpha: float, beta: float, transform: Transform | None) -> np.ndarray:
@@ -333,6 +387,41 @@ def _curve_log_linear(k, v, method, transform):
     return np.clip(a1 + v["g"] * np.log(np.asarray(k, dtype=float)), 0.0, 1.0)
 
 
+def kumaraswamy_cell_masses(a: float, b: float) -> np.ndarray:
+    """Exact Kumaraswamy(a, b) probability of each grid cell: F(x) = 1 - (1 - x^a)^b (Kumaraswamy 1980)."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        xa = np.exp(a * np.log(np.clip(_EDGES, 1e-300, 1.0)))
+        cdf = -np.expm1(b * np.log1p(-np.clip(xa, 0.0, 1.0 - 1e-16)))
+    cdf[0], cdf[-1] = 0.0, 1.0
+    return np.clip(np.diff(cdf), 0.0, None)
+
+
+def kumaraswamy_pass_at_k(k, a: float, b: float, scale: float, transform: Transform | None = None) -> np.ndarray:
+    """pass@k = 1 - E[(1 - p)^k] with p = scale * X, X ~ Kumaraswamy(a, b) (Schaeffer et al. 2025, arXiv 2502.17578).
+
+    The three-parameter scaled Kumaraswamy distribution of per-problem success: the shape a sets the left
+    tail (density ~ p^(a-1) near 0, which gives the power law of -log pass@k in k), b the right shape, and
+    scale <= 1 the largest per-problem success. Integrated on the fixed grid in X with exact cell masses;
+    k may be non-integer. ``transform`` acts on each problem's p before aggregating.
+    """
+    masses = kumaraswamy_cell_masses(a, b)
+    p = scale * _NODES
+    if transform is not None:
+        p = np.clip(np.asarray(transform(p.copy()), dtype=float), 0.0, 1.0)
+    ks = np.atleast_1d(np.asarray(k, dtype=float))
+    with np.errstate(over="ignore", under="ignore"):
+        fail = np.exp(np.outer(ks.ravel(), np.log1p(-np.clip(p, 0.0, 1 - 1e-16))))
+    out = 1.0 - fail @ masses / max(masses.sum(), 1e-300)
+    out = out.reshape(ks.shape)
+    return out if np.ndim(k) else out[0]
+
+
+def _curve_kumaraswamy(k, v, method, transform):
+    if method == "greedy":
+        return np.full(np.shape(k), float(kumaraswamy_pass_at_k(1.0, v["a"], v["b"], v["scale"], transform)))
+    return np.asarray(kumaraswamy_pass_at_k(k, v["a"], v["b"], v["scale"], transform), dtype=float)
+
+
 _NOT_GREEDY = ("greedy",)
 _NOT_GREEDY_PASS = ("greedy", "pass-at-k", "human-pick")
 
@@ -386,6 +475,17 @@ FORMS: Mapping[str, Form] = {
         methods=METHODS,
         curve=_curve_saturating,
     ),
+    "kumaraswamy_pass": Form(
+        name="kumaraswamy_pass",
+        params=(
+            ParamSpec("a", "model", "log", 1e-2, 50.0, (0.5, 1.0, 0.2)),
+            ParamSpec("b", "model", "log", 1e-2, 1e3, (1.0, 3.0, 0.5)),
+            ParamSpec("scale", "model", "logit", 1e-3, 1 - 1e-6, (0.95, 0.8, 0.99)),
+        ),
+        source="Schaeffer et al. 2025, arXiv 2502.17578 (scaled Kumaraswamy distribution of per-problem success)",
+        methods=("greedy", "pass-at-k", "human-pick"),
+        curve=_curve_kumaraswamy,
+    ),
     "log_linear": Form(
         name="log_linear",
         params=(
@@ -423,8 +523,9 @@ class Point:
 
     def __post_init__(self) -> None:
         check_method(self.method)
-        if isinstance(self.samples, bool) or not isinstance(self.samples, (int, np.integer)) or self.samples < 1:
-            raise InputError(f"samples must be an integer ≥ 1, got {self.samples!r}")
+        if (isinstance(self.samples, bool) or not isinstance(self.samples, (int, float, np.integer, np.floating))
+                or not math.isfinite(self.samples) or self.samples < 1):
+            raise InputError(f"samples must be a number ≥ 1, got {self.samples!r}")
         if not (isinstance(self.accuracy, (int, float)) and math.isfinite(self.accuracy)):
             raise InputError(f"accuracy must be a finite number, got {self.accuracy!r}")
         if not 0.0 <= self.accuracy <= 1.0:
@@ -498,6 +599,11 @@ def curve_values(form: Form, params: Mapping[str, float], model: str, method: st
     return out
 
 
+def n_free_params(form: str | Form, points: Sequence[Point]) -> int:
+    """How many parameters ``form`` fits on ``points`` (per model, method or curve, as its specs say)."""
+    return len(_layout(get_form(form) if isinstance(form, str) else form, points)[0])
+
+
 def _layout(form: Form, points: Sequence[Point]) -> tuple[list[str], list[ParamSpec]]:
     names, specs = [], []
     for pt in points:
@@ -531,7 +637,7 @@ def fit(points: Sequence[Point], form: str | Form, *, seed: int = 0, n_boot: int
 
     form = get_form(form) if isinstance(form, str) else form
     points = list(points)
-    if len(points) < 2:
+    if len(points) < 1 or (len(points) < 2 and form.name != "constant"):
         raise FitError(f"form '{form.name}' needs at least 2 points, got {len(points)}")
     for pt in points:
         if pt.method not in form.methods:
@@ -640,7 +746,7 @@ def fit(points: Sequence[Point], form: str | Form, *, seed: int = 0, n_boot: int
         success=True,
         message=str(best.message),
         warnings=tuple(warnings),
-        k_range=(min(p.samples for p in ordered), max(p.samples for p in ordered)),
+        k_range=(math.floor(min(p.samples for p in ordered)), math.ceil(max(p.samples for p in ordered))),
         models=tuple(sorted({p.model for p in ordered})),
         methods=tuple(sorted({p.method for p in ordered})),
         seed=seed,
@@ -705,9 +811,9 @@ def predict(
     ks = np.atleast_1d(np.asarray(k))
     if ks.size == 0:
         raise InputError("no sample counts given")
-    if not np.all(np.isfinite(ks.astype(float))) or np.any(ks < 1) or np.any(ks != np.round(ks)):
-        raise InputError(f"sample counts must be integers ≥ 1, got {ks.tolist()}")
-    ks = ks.astype(int)
+    ks = ks.astype(float)
+    if not np.all(np.isfinite(ks)) or np.any(ks < 1):
+        raise InputError(f"sample counts must be numbers ≥ 1, got {ks.tolist()}")
     if method not in form.methods:
         raise InputError(f"form '{form.name}' does not describe method '{method}'")
     overrides = dict(overrides or {})
@@ -755,7 +861,7 @@ def predict(
     far = ks[ks > EXTRAPOLATION_FACTOR * kmax]
     if far.size and method != "greedy":
         warning = (
-            f"k = {', '.join(str(int(v)) for v in far)} is more than {EXTRAPOLATION_FACTOR:g}x the largest fitted k ({kmax}); "
+            f"k = {', '.join(f'{v:g}' for v in far)} is more than {EXTRAPOLATION_FACTOR:g}x the largest fitted k ({kmax}); "
             "the prediction is an extrapolation and its interval is widened"
         )
     notes = []
@@ -805,3 +911,48 @@ def fit_size_law(anchors: Mapping[str, tuple[float, float]]) -> SizeLaw:
         params_range_b=(min(n for n, _ in rows), max(n for n, _ in rows)),
         residual_sd=sd,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Held-in validation: which form extrapolates the user's own curves best
+
+
+def heldin_split(points: Sequence[Point]) -> tuple[list[Point], list[Point]]:
+    """Split each curve (model x method) at a quarter of its largest k: train on k <= K/4 (plus every greedy point
+    and each curve's smallest k, so that every curve keeps a point), validate on the larger k."""
+    kmax: dict[tuple[str, str], float] = {}
+    kmin: dict[tuple[str, str], float] = {}
+    for p in points:
+        key = (p.model, p.method)
+        kmax[key] = max(kmax.get(key, 0.0), p.samples)
+        kmin[key] = min(kmin.get(key, math.inf), p.samples)
+    train, test = [], []
+    for p in points:
+        key = (p.model, p.method)
+        keep = p.method == "greedy" or p.samples <= kmax[key] / 4 or p.samples == kmin[key]
+        (train if keep else test).append(p)
+    return train, test
+
+
+def heldin_error(parts: Sequence[tuple[str, Sequence[Point]]], train: Sequence[Point], test: Sequence[Point]) -> tuple[float, int]:
+    """Mean |error| in accuracy points on ``test`` of the forms in ``parts`` [(form, the points it covers)] fitted on
+    ``train`` (n_boot = 0); raises FitError when a form cannot be fitted. Returns (error, number of test points)."""
+    errors = []
+    for form, covered in parts:
+        ids = {id(p) for p in covered}
+        tr = [p for p in train if id(p) in ids]
+        te = [p for p in test if id(p) in ids]
+        if not te:
+            continue
+        res = fit(tr, form, n_boot=0)
+        for p in te:
+            if p.model not in res.models:
+                raise FitError(f"form '{form}': model '{p.model}' has no training points")
+            try:
+                pred = predict(res, [p.samples], model=p.model, method=p.method)
+            except InputError as exc:
+                raise FitError(f"form '{form}': {exc}") from None
+            errors.append(100.0 * abs(float(pred.accuracy[0]) - p.accuracy))
+    if not errors:
+        raise FitError("no held-out points")
+    return float(np.mean(errors)), len(errors)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 from pathlib import Path
 
 import typer
@@ -31,6 +33,29 @@ def catalog_model_lookup(catalog):
         return entry.id, catalog.model(entry.id).total_params / 1e9
 
     return lookup
+
+
+@contextlib.contextmanager
+def progress_on_stderr(label: str):
+    """A progress callback (done, total) drawing a bar on stderr when stderr is a terminal; otherwise silent.
+
+    Never writes to stdout, never into a pipe or a file: CI logs and `> law.json` stay clean.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} problems"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            if done == total or done % 16 == 0:
+                bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def parse_params_b(values: list[str] | None) -> dict[str, float] | float | None:
@@ -64,6 +89,7 @@ def fit(
     task: str | None = typer.Option(None, "--task", help="Task id (e.g. math500) when the rows do not say."),
     model: str = typer.Option("user-model", "--model", help="Model name for per-problem rows."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed (intervals are reproducible)."),
+    scale: str | None = typer.Option(None, "--scale", help="Accuracy scale of aggregate rows: fraction or percent [default: detected, only when unambiguous]."),
     params_b: list[str] | None = typer.Option(None, "--params-b", help="Model size in billions of parameters (one number, or MODEL=BILLIONS, repeatable) for models the catalog does not know; precision penalties need it."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     fmt: Format = FormatOpt,
@@ -84,15 +110,22 @@ def fit(
         if len(names) > 1:
             raise InputError(f"--params-b: the rows hold {len(names)} models ({', '.join(sorted(names))}); give MODEL=BILLIONS for each")
         sizes = {(names.pop() if names else model): sizes}
+    if seed < 0 or seed >= 2**63:
+        raise InputError(f"--seed: expected a whole number in [0, 2^63), got {seed}")
+    if scale is not None and scale not in ("fraction", "percent"):
+        raise InputError(f"--scale: expected 'fraction' or 'percent', got {scale!r}")
+    lookup = catalog_model_lookup(open_catalog(profiles))
     try:
-        law = fit_law_from_rows(rows, law_id=law_id or out.stem, task=task, model=model, source=str(data), seed=seed,
-                                sizes_b=sizes, lookup_model=catalog_model_lookup(open_catalog(profiles)))
+        with progress_on_stderr(f"fitting {data.name}") as progress:
+            law = fit_law_from_rows(rows, law_id=law_id or out.stem, task=task, model=model, source=str(data), seed=seed,
+                                    sizes_b=sizes, lookup_model=lookup, scale=scale, progress=progress)
     except PlannerError as exc:
         raise type(exc)(f"{data}: {exc}") from None
     text = dump_yaml(law_to_yaml_dict(law))
     parse_law(parse_yaml_text(text, out), out, check_id=False)  # what is written must load back
     atomic_write(out, text, force=force)
-    typer.echo(f"wrote {out} ({law.accuracy_scale} accuracies detected in {data})", err=True)
+    how = f"detected in {data}" if scale is None else "as given by --scale"
+    typer.echo(f"wrote {out} ({law.accuracy_scale} accuracies {how})", err=True)
     for fid, f in sorted(law.fits.items()):
         for w in f.result.warnings:
             warn(f"fit {fid}: {w}")

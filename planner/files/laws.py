@@ -118,7 +118,7 @@ def _parse_law_fields(c: Checker, data: dict, path: Path, check_id: bool) -> Sca
         fields = dict(
             model=c.text(pt, "model", p, required=True),
             method=c.choice(pt.get("method"), f"{p}method", METHODS, "method"),
-            samples=c.integer(pt, "samples", p, minimum=1, required=True),
+            samples=_samples(c.number(pt, "samples", p, lo=1.0, hi=1e6)),
             accuracy=c.number(pt, "accuracy", p, lo=0.0, hi=1.0),
             n_problems=c.integer(pt, "n_problems", p, minimum=1, required=False, default=None),
             source=c.text(pt, "source", p),
@@ -174,6 +174,13 @@ def _parse_law_fields(c: Checker, data: dict, path: Path, check_id: bool) -> Sca
         path=str(path),
         workload=_parse_workload(c, data.get("workload")),
     )
+
+
+def _samples(value: float | None) -> int | float:
+    """A point's k: an int when whole (digitized curves may carry non-integer k)."""
+    if value is None:
+        return 1
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def _parse_workload(c: Checker, w) -> LawWorkload | None:

@@ -78,6 +78,7 @@ def law_summary(law) -> dict:
             "models": list(r.models),
             "warnings": list(r.warnings),
             "heldout_error_points": dict(sorted(f.heldout_error_pts.items())),
+            "chosen_because": f.chosen_because,
         }
     return {
         "id": law.id,
@@ -123,6 +124,8 @@ def law_rows(summary: dict) -> list[tuple[str, str]]:
             quality += "; held-out mean |error| " + ", ".join(f"{k} {v:.2f} pts" for k, v in f["heldout_error_points"].items())
         rows.append((f"fit {fid}", quality))
         rows.append((f"fit {fid} parameters", params))
+        if f.get("chosen_because"):
+            rows.append((f"fit {fid} chosen because", f["chosen_because"]))
         for w in f["warnings"]:
             rows.append((f"fit {fid} warning", w))
     for key, src in summary["sources"].items():
