@@ -45,8 +45,8 @@ def plan_of(text: str, name: str = "plan.yaml"):
     return parse_plan(parse_yaml_text(text, Path(name)), Path(name))
 
 
-def checked(text: str, catalog):
-    return check_plan(resolve(plan_of(text), catalog))
+def checked(text: str, catalog, goodput: bool = False):
+    return check_plan(resolve(plan_of(text), catalog), goodput=goodput)
 
 
 def by_check(result: PlanCheck) -> dict[str, Verdict]:
@@ -120,11 +120,11 @@ def test_a_tight_budget_fails_and_more_replicas_raise_saturation(catalog):
 def test_overload_fails_latency_and_headroom(catalog):
     text = BASE.replace("requests_per_second: 2", "requests_per_second: 5000") + "  # end\n"
     text = text.replace("slo:\n", "slo:\n  min_headroom: 0.1\n")
-    result = checked(text, catalog)
+    result = checked(text, catalog, goodput=True)
     checks = by_check(result)
     assert result.figures["utilisation_at_peak"] > 1
     assert not checks["slo.min_headroom"].passed and not checks["slo.e2e_p99_s"].passed
-    assert result.figures["goodput_rps"] == 0
+    assert 0 < result.figures["goodput_rps"] < result.figures["saturation_rps"] < 5000
 
 
 def test_samples_multiply_the_load(catalog):
@@ -146,6 +146,7 @@ def test_a_model_that_does_not_fit_fails_memory(catalog):
     result = checked(BASE.replace("llama-3.1-8b", "llama-3.1-405b"), catalog)
     memory = by_check(result)["memory per device"]
     assert not memory.passed and memory.predicted > memory.limit
+    assert result.figures["saturation_rps"] == 0 and not by_check(result)["slo.e2e_p99_s"].passed
 
 
 # -- resolution: unknown names and impossible layouts are invalid plans, with lines --------------------
@@ -213,6 +214,7 @@ def test_math_tutor_shows_the_load_multiplier_and_an_accuracy_interval(examples)
     lo, hi = accuracy.interval
     assert lo < accuracy.predicted < hi
     assert any("16× the request rate" in a for a in tutor.assumptions)
+    assert tutor.figures["reward_model_load"] > 0
     assert any("reward model llemma-34b" in a for a in tutor.assumptions)
 
 
@@ -263,7 +265,7 @@ def test_search_finds_the_cheapest_passing_layout(catalog):
         assert r.monthly_cost_usd >= best.monthly_cost_usd
     if best.plan.deployment.replicas > 1:
         fewer = replace(best.plan, deployment=replace(best.plan.deployment, replicas=best.plan.deployment.replicas - 1))
-        assert not check_plan(resolve(fewer, catalog)).passed
+        assert not check_plan(resolve(fewer, catalog), goodput=False).passed
 
 
 def test_search_keeps_fixed_choices_and_is_deterministic(catalog):

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.capacity.latency import Traffic, traffic_at
+from planner.capacity.latency import Traffic, monthly, traffic_at, verifier_seconds
 from planner.cost import roofline
 from planner.cost.methods import search_cost
+from planner.cost.traffic import LatencySlo
 from planner.domain import Plan
 from planner.domain import method as lookup_method
 from planner.domain import precision as lookup_precision
@@ -226,8 +227,11 @@ def load_multiplier(r: Resolved) -> float:
 _TREE_STEPS = 8
 
 
-def check_plan(r: Resolved) -> PlanCheck:
-    """Every verdict of one resolved plan, with the figures behind them."""
+def check_plan(r: Resolved, *, goodput: bool = True) -> PlanCheck:
+    """Every verdict of one resolved plan, with the figures behind them.
+
+    ``goodput``: also find the largest rate meeting every latency SLO (a search of its own; `plan` skips it per candidate).
+    """
     plan, s = r.plan, r.scenario
     d, w, slo, budget = plan.deployment, plan.workload, plan.slo, plan.budget
     warnings: list[str] = list(roofline.scenario_warnings(s))
@@ -254,8 +258,22 @@ def check_plan(r: Resolved) -> PlanCheck:
                            f"the load is {multiplier:g}× the request rate")
     peak = w.peak_requests_per_second
     per_replica_peak = peak / d.replicas
-    traffic: Traffic = traffic_at(s, per_replica_peak, load_multiplier=multiplier, workload=w, slo=slo,
-                                  reward_model=r.reward_model, samples=d.samples)
+    verifier_s = verifier_seconds(s, r.reward_model, d.samples)
+    latency_slo = None
+    if goodput and any(getattr(slo, f) is not None for f in ("ttft_p50_s", "ttft_p99_s", "tpot_p99_s", "e2e_p99_s")):
+        # goodput against the generator's share of the e2e limit (the reward model's pass follows it)
+        latency_slo = LatencySlo(ttft_p50_s=slo.ttft_p50_s, ttft_p99_s=slo.ttft_p99_s, tpot_p99_s=slo.tpot_p99_s,
+                                 e2e_p99_s=None if slo.e2e_p99_s is None else max(slo.e2e_p99_s - verifier_s, 1e-9))
+    if roofline.max_batch(s) < 1:
+        warnings.append(f"{s.model.id} leaves no room for one request on {s.tp * s.pp} × {s.hardware.id}: nothing can be served")
+        traffic = _nothing_served(multiplier, verifier_s)
+    else:
+        try:
+            traffic = traffic_at(s, per_replica_peak, load_multiplier=multiplier, workload=w, slo=latency_slo,
+                                 reward_model=r.reward_model, samples=d.samples)
+        except PlannerError as exc:  # e.g. a length spread no log-normal fits
+            raise ProfileError(plan.path, "workload", f"the traffic model cannot use this workload: {exc}",
+                               line=plan.line_of("workload")) from None
     warnings += traffic.warnings
     assumptions += traffic.assumptions
 
@@ -272,50 +290,53 @@ def check_plan(r: Resolved) -> PlanCheck:
     if slo.accuracy is not None and r.law is not None:
         verdict_accuracy(r, verdict, warnings, assumptions)
 
+    cost = monthly(s, replicas=d.replicas, workload=w, load_multiplier=traffic.load_multiplier,
+                   saturation_rps_per_replica=max(traffic.saturation_rps, 1e-12))
+    warnings += cost.warnings
+    assumptions += cost.assumptions
     price = s.hardware.price_usd_per_hour
-    monthly = None if price is None else d.devices * price * HOURS_PER_MONTH
-    # Energy per query at the planned (mean) rate: a replica draws its devices' power while it has work;
-    # with requests always in flight that is 1/rate per request, when idle between requests it is the latency.
-    per_replica_mean = w.requests_per_second / d.replicas
-    mean_traffic = traffic_at(s, per_replica_mean, load_multiplier=multiplier, workload=w, slo=slo,
-                              reward_model=r.reward_model, samples=d.samples)
-    busy_s = min(mean_traffic.e2e_p50_s, 1.0 / per_replica_mean)
-    energy = d.devices_per_replica * s.hardware.power_w * busy_s
     if budget.usd_per_month is not None:
-        if monthly is None:
+        if cost.usd_per_month is None:
             warnings.append(f"{s.hardware.id} has no price in its profile: budget.usd_per_month cannot be checked")
             verdict("budget.usd_per_month", "budget.usd_per_month", math.inf, budget.usd_per_month, "USD/month", MAX,
                     note="no price in the hardware profile")
         else:
-            verdict("budget.usd_per_month", "budget.usd_per_month", monthly, budget.usd_per_month, "USD/month", MAX,
+            verdict("budget.usd_per_month", "budget.usd_per_month", cost.usd_per_month, budget.usd_per_month, "USD/month", MAX,
                     note=f"{d.devices} × {s.hardware.id} at {price:g} USD/h × {HOURS_PER_MONTH:g} h")
     if budget.joules_per_query is not None:
-        verdict("budget.joules_per_query", "budget.joules_per_query", energy, budget.joules_per_query, "J", MAX,
-                note=f"{d.devices_per_replica} × {s.hardware.power_w:g} W × {busy_s:.3g} s busy per request")
-    if price is not None:
-        assumptions.append(f"cost: {d.devices} device{'s' if d.devices > 1 else ''} paid for all month ({HOURS_PER_MONTH:g} h) "
-                           f"at the profile's {price:g} USD/h")
-    assumptions.append("energy per query: the replica's devices at full power while it has work "
-                       "(the median latency, or 1 ÷ the mean rate per replica when requests overlap)")
+        verdict("budget.joules_per_query", "budget.joules_per_query", cost.energy_j_per_query, budget.joules_per_query, "J", MAX,
+                note=f"{d.devices} × {s.hardware.power_w:g} W ÷ {w.requests_per_second:g} requests/s (mean rate)")
 
     figures = {
         "devices": d.devices,
         "load_multiplier": multiplier,
+        "reward_model_load": traffic.load_multiplier - multiplier,
         "peak_requests_per_second": peak,
         "concurrency_per_replica": traffic.concurrency,
         "saturation_rps": saturation,
-        "goodput_rps": traffic.goodput_rps * d.replicas,
+        "goodput_rps": None if traffic.goodput_rps is None else traffic.goodput_rps * d.replicas,
         "utilisation_at_peak": utilisation,
         "ttft_p50_s": traffic.ttft_p50_s,
         "ttft_p99_s": traffic.ttft_p99_s,
         "tpot_p99_s": traffic.tpot_p99_s,
+        "e2e_p50_s": traffic.e2e_p50_s,
         "e2e_p99_s": traffic.e2e_p99_s,
-        "monthly_cost_usd": monthly,
-        "energy_per_query_j": energy,
+        "monthly_cost_usd": cost.usd_per_month,
+        "usd_per_query": cost.usd_per_query,
+        "energy_per_query_j": cost.energy_j_per_query,
+        "energy_per_query_at_peak_j": cost.energy_j_per_query_at_peak,
         "latency_model": traffic.model,
     }
     return PlanCheck(path=plan.path, verdicts=tuple(verdicts), figures=figures,
                      warnings=tuple(dict.fromkeys(warnings)), assumptions=tuple(dict.fromkeys(assumptions)))
+
+
+def _nothing_served(multiplier: float, verifier_s: float) -> Traffic:
+    """What a deployment that cannot hold one request serves: nothing, at infinite latency."""
+    inf = math.inf
+    return Traffic(concurrency=0.0, ttft_p50_s=inf, ttft_p99_s=inf, tpot_p99_s=inf, e2e_p50_s=inf, e2e_p99_s=inf,
+                   saturation_rps=0.0, goodput_rps=0.0, utilisation=inf, load_multiplier=multiplier, verifier_s=verifier_s,
+                   model="none (does not fit)")
 
 
 def verdict_accuracy(r: Resolved, verdict, warnings: list[str], assumptions: list[str]) -> None:

@@ -1,17 +1,21 @@
-"""The one place `planner check` and `planner plan` get served latency and capacity from.
+"""The one place `planner check` and `planner plan` get served latency, capacity and monthly cost from.
 
-``traffic_at`` returns the latency percentiles, saturation rate and goodput of one replica at a
-request rate. It is the seam to the serving and traffic models (``planner.cost.serving`` and
-``planner.cost.traffic``); until they exist it uses the static roofline, and says so.
+``traffic_at`` calls the traffic model (``planner.cost.traffic.at_rate``: Little's law on the served
+continuous-batching model, queueing, length spreads) for one replica at a request rate, and adds what
+a search method's reward model costs. Nothing here models serving itself.
+
+Reward model: it scores the k samples of a request after they finish (one forward pass over their
+tokens on top of the cached prompt, ``roofline.forward_pass``), on the same devices. Its pass adds to
+the request's end-to-end latency, and its device time displaces generation: it is counted as
+``verifier_s × saturation rate`` extra engine sequences per request in the load multiplier.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
-from planner.cost import roofline
-from planner.domain import Slo, Workload
+from planner.cost import roofline, traffic
+from planner.domain import Slo, TokenLengths, Workload
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,57 +29,51 @@ class Traffic:
     e2e_p50_s: float
     e2e_p99_s: float
     saturation_rps: float
-    goodput_rps: float
+    goodput_rps: float | None
     utilisation: float
+    load_multiplier: float
+    verifier_s: float
     model: str
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
 
 
-STATIC_ASSUMPTION = ("latency from the static roofline (no queueing, no length spread: p99 = mean); "
-                     "the served traffic model replaces it")
+def spread(lengths: TokenLengths) -> traffic.LengthSpread:
+    return traffic.LengthSpread(p50_tokens=lengths.p50, p90_tokens=lengths.p90, p99_tokens=lengths.p99)
 
 
-def _verifier_s(s: roofline.Scenario, reward_model, samples: int) -> float:
-    """Reward-model scoring of ``samples`` outputs after the shared prompt: one forward pass over their tokens."""
+def verifier_seconds(s: roofline.Scenario, reward_model, samples: int) -> float:
+    """Reward-model scoring of ``samples`` outputs after the shared prompt: one forward pass over their tokens (s)."""
     if reward_model is None:
         return 0.0
-    rs = replace(s, model=reward_model)
+    rs = replace(s, model=reward_model, replicas=1)
     return roofline.forward_pass(rs, batch=samples, new_tokens=s.output_tokens, context_tokens=s.prompt_tokens).time_s
 
 
 def traffic_at(s: roofline.Scenario, requests_per_second: float, *, load_multiplier: float, workload: Workload,
-               slo: Slo, reward_model=None, samples: int = 1) -> Traffic:
-    """Static-roofline stand-in for the served traffic model: no queueing, no length spread (p99 = mean)."""
-    full = roofline.estimate(replace(s, batch=None))
-    limit = max(full.max_batch, 1)
-    verifier_s = _verifier_s(s, reward_model, samples)
-    # Saturation: the max-throughput run's output rate, in requests of load_multiplier sequences each,
-    # with the reward model's passes taking the devices for verifier_s per request.
-    gen_s_per_request = s.output_tokens * load_multiplier / full.output_tokens_per_s
-    saturation = 1.0 / (gen_s_per_request + verifier_s)
-    utilisation = requests_per_second / saturation
-    # Concurrency by Little's law with the static latency at that batch (a few fixed-point steps).
-    batch = max(1, math.ceil(load_multiplier))
-    est = roofline.estimate(replace(s, batch=min(batch, limit)))
-    for _ in range(8):
-        e2e = est.ttft_s + (s.output_tokens - 1) * est.tpot_s + verifier_s
-        batch = min(limit, max(1, math.ceil(requests_per_second * load_multiplier * e2e)))
-        est = roofline.estimate(replace(s, batch=batch))
-    ttft = roofline.forward_pass(s, batch=1, new_tokens=s.prompt_tokens, context_tokens=0).time_s
-    tpot = est.tpot_s
-    e2e = ttft + (s.output_tokens - 1) * tpot + verifier_s
-    concurrency = requests_per_second * e2e
-    warnings = []
-    if utilisation >= 1.0:
-        warnings.append(f"the peak rate {requests_per_second:.4g} requests/s per replica exceeds its saturation rate "
-                        f"{saturation:.4g}: queues grow without bound")
-        ttft = tpot = e2e = math.inf
-    meets = all(limit_s is None or value <= limit_s for value, limit_s in (
-        (ttft, slo.ttft_p50_s), (ttft, slo.ttft_p99_s), (tpot, slo.tpot_p99_s), (e2e, slo.e2e_p99_s)))
+               slo: Slo | None, reward_model=None, samples: int = 1) -> Traffic:
+    """Latency percentiles, saturation and (when ``slo`` is given) goodput of one replica at ``requests_per_second``."""
+    one = replace(s, replicas=1)
+    verifier_s = verifier_seconds(one, reward_model, samples)
+    multiplier = load_multiplier
+    extra: list[str] = []
+    if verifier_s > 0:
+        equivalent = verifier_s * traffic.saturation_rate(one)
+        multiplier += equivalent
+        extra.append(f"reward model: one {verifier_s * 1e3:.3g} ms scoring pass per request on the same devices, counted as "
+                     f"{equivalent:.3g} extra engine sequences of load and added to the end-to-end latency")
+    r = traffic.at_rate(one, requests_per_second, load_multiplier=multiplier, prompt_spread=spread(workload.prompt_tokens),
+                        output_spread=spread(workload.output_tokens), slo=slo)
     return Traffic(
-        concurrency=concurrency, ttft_p50_s=ttft, ttft_p99_s=ttft, tpot_p99_s=tpot, e2e_p50_s=e2e, e2e_p99_s=e2e,
-        saturation_rps=saturation, goodput_rps=min(requests_per_second, saturation) if meets else 0.0,
-        utilisation=utilisation, model="static-roofline", warnings=tuple(warnings),
-        assumptions=(STATIC_ASSUMPTION,),
+        concurrency=r.concurrency, ttft_p50_s=r.ttft_p50_s, ttft_p99_s=r.ttft_p99_s, tpot_p99_s=r.tpot_p99_s,
+        e2e_p50_s=r.e2e_p50_s + verifier_s, e2e_p99_s=r.e2e_p99_s + verifier_s, saturation_rps=r.saturation_rps,
+        goodput_rps=r.goodput_rps, utilisation=r.utilisation, load_multiplier=multiplier, verifier_s=verifier_s,
+        model="served (cost.traffic)", warnings=r.warnings, assumptions=tuple(extra) + r.assumptions,
     )
+
+
+def monthly(s: roofline.Scenario, *, replicas: int, workload: Workload, load_multiplier: float,
+            saturation_rps_per_replica: float) -> traffic.MonthlyCost:
+    """Monthly cost and energy of ``replicas`` replicas at the workload's mean and peak rates (cost.traffic.monthly_cost)."""
+    return traffic.monthly_cost(replace(s, replicas=replicas), workload.requests_per_second, peak_factor=workload.peak_factor,
+                                load_multiplier=load_multiplier, saturation_rps=saturation_rps_per_replica * replicas)

@@ -15,7 +15,7 @@ Search space (each dimension only where the draft leaves it open):
   ``ceil(peak ÷ (saturation of one replica × (1 − min_headroom)))`` and stepping up.
 
 Ranking (ties broken in this order): monthly cost (devices without a price last), devices, higher
-goodput, then hardware id, tp and max batch ascending, so the choice is deterministic.
+saturation rate, then hardware id, tp and max batch ascending, so the choice is deterministic.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from planner.capacity.check import PlanCheck, Resolved, check_plan, resolve
 from planner.domain import Plan
 from planner.errors import InputError, ProfileError
 from planner.files.checker import ProfileErrors
-from planner.files.plans import FIELDS
+from planner.files.plans import FIELDS, HOURS_PER_MONTH
 
 TP_CHOICES: tuple[int, ...] = (1, 2, 4, 8)
 MAX_BATCH_CHOICES: tuple[int | None, ...] = (None, 256, 64, 16)
@@ -50,8 +50,8 @@ class Candidate:
     def sort_key(self) -> tuple:
         d = self.plan.deployment
         cost = self.monthly_cost_usd
-        return (cost is None, cost or 0.0, d.devices, -float(self.check.figures.get("goodput_rps", 0.0)), d.hardware, d.tp,
-                d.max_batch or 0)
+        return (cost is None, cost or 0.0, d.devices, -float(self.check.figures.get("saturation_rps") or 0.0), d.hardware,
+                d.tp, d.max_batch or 0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,16 +76,16 @@ def _tp_choices(plan: Plan, model, hardware) -> list[int]:
             and (tp == 1 or hardware.intra_node_bandwidth_bytes_per_s > 0)]
 
 
-def _evaluate(plan: Plan, catalog) -> Candidate | None:
+def _evaluate(plan: Plan, catalog, goodput: bool = False) -> Candidate | None:
     try:
         resolved: Resolved = resolve(plan, catalog)
-        return Candidate(plan=plan, check=check_plan(resolved))
+        return Candidate(plan=plan, check=check_plan(resolved, goodput=goodput))
     except (ProfileError, ProfileErrors):
         return None  # a layout this model cannot run on this device (tp, pp)
 
 
 def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_replicas: int = DEFAULT_MAX_REPLICAS,
-           keep: int = 5) -> PlanSearch:
+           keep: int = 3) -> PlanSearch:
     """The cheapest deployment meeting every objective of ``draft``; raises for an invalid draft.
 
     ``hardware`` restricts the devices tried when the draft leaves ``deployment.hardware`` open.
@@ -114,13 +114,26 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
     passing: list[Candidate] = []
     failures: Counter[str] = Counter()
     closest: Candidate | None = None
-    for hw_id in devices:
-        hw = catalog.hardware(hw_id)
+    # Cheapest devices first, so the cost bound (the keep+1-th cheapest passing so far) prunes early.
+    profiles = sorted((catalog.hardware(h) for h in devices),
+                      key=lambda hw: (hw.price_usd_per_hour is None, hw.price_usd_per_hour or 0.0, hw.id))
+    pruned = 0
+    for hw in profiles:
+        if hw.price_usd_per_hour is None and len(passing) > keep:
+            pruned += 1  # unpriced devices rank after every priced one that passes
+            continue
         for tp in _tp_choices(draft, model, hw):
             for mb in batches:
                 base = replace(draft, deployment=replace(d, hardware=hw.id, tp=tp, max_batch=mb, replicas=1))
-                for cand in _replica_ladder(base, catalog, fixed=draft.given("deployment.replicas") and d.replicas,
-                                            max_replicas=max_replicas):
+                layouts = {_layout(c): c.monthly_cost_usd for c in passing if c.monthly_cost_usd is not None}
+                costs = sorted(layouts.values())
+                bound = costs[keep] if len(costs) > keep else math.inf
+                ladder = _replica_ladder(base, catalog, fixed=draft.given("deployment.replicas") and d.replicas,
+                                         max_replicas=max_replicas, max_cost_usd=bound)
+                for cand in ladder:
+                    if cand is None:
+                        pruned += 1
+                        break
                     evaluated += 1
                     failed = [v.check for v in cand.check.verdicts if not v.passed]
                     if not failed:
@@ -132,6 +145,8 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
                         closest = cand
     passing.sort(key=Candidate.sort_key)
     best = passing[0] if passing else None
+    if best is not None:  # the winner's goodput (a search of its own, skipped for the other candidates)
+        best = _evaluate(best.plan, catalog, goodput=True) or best
     seen, runners = set(), []
     for cand in passing[1:]:  # one runner-up per layout (max batch variants of the same layout cost the same)
         key = (cand.plan.deployment.hardware, cand.plan.deployment.tp, cand.plan.deployment.replicas)
@@ -142,10 +157,12 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
     assumptions = [
         f"searched {', '.join(searched) or 'nothing (the draft fixes every choice)'}: "
         f"{evaluated} candidates evaluated by the same checks as `planner check`",
-        "ranked by monthly cost, then devices, then goodput (devices without a price rank last)",
+        "ranked by monthly cost, then devices, then saturation rate (devices without a price rank last)",
     ]
     if best:
         assumptions += list(best.check.assumptions)
+    if pruned:
+        assumptions.append(f"{pruned} layouts skipped without evaluation: they cost more than {keep + 1} passing ones")
     return PlanSearch(draft=draft, best=best, runners_up=tuple(runners[:keep]), evaluated=evaluated,
                       searched=tuple(searched), failing_checks=tuple(failures.most_common()), closest=None if best else closest,
                       warnings=tuple(warnings), assumptions=tuple(assumptions))
@@ -159,12 +176,23 @@ def _n_failed(c: Candidate) -> int:
     return sum(not v.passed for v in c.check.verdicts)
 
 
-def _replica_ladder(base: Plan, catalog, *, fixed: int | bool, max_replicas: int):
-    """Candidates with increasing replicas: the fixed count, or from the saturation bound up."""
+def _replica_ladder(base: Plan, catalog, *, fixed: int | bool, max_replicas: int, max_cost_usd: float = math.inf):
+    """Candidates with increasing replicas: the fixed count, or from the saturation bound up.
+
+    Yields None (and stops) where the next candidate would cost more than ``max_cost_usd``.
+    """
+    price = catalog.hardware(base.deployment.hardware).price_usd_per_hour
+
+    def too_dear(replicas: int) -> bool:
+        return price is not None and replicas * base.deployment.devices_per_replica * price * HOURS_PER_MONTH > max_cost_usd
+
     if fixed:
         cand = _evaluate(replace(base, deployment=replace(base.deployment, replicas=int(fixed))), catalog)
         if cand is not None:
             yield cand
+        return
+    if too_dear(1):
+        yield None
         return
     one = _evaluate(base, catalog)
     if one is None:
@@ -182,6 +210,9 @@ def _replica_ladder(base: Plan, catalog, *, fixed: int | bool, max_replicas: int
         yield one
         return
     for replicas in range(start, min(max_replicas, start + _REPLICA_STEPS) + 1):
+        if too_dear(replicas):
+            yield None
+            return
         cand = one if replicas == 1 else _evaluate(replace(base, deployment=replace(base.deployment, replicas=replicas)), catalog)
         if cand is None:
             return

@@ -34,6 +34,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value / 1e9:.1f} GB"
     if unit == "USD/month":
         return f"{value:,.0f} USD/month"
+    if unit == "USD":
+        return f"{value:.3g} USD"
     if unit == "J":
         return f"{value:,.4g} J"
     return f"{value:.4g} {unit}".strip()
@@ -70,14 +72,17 @@ def plan_status(p) -> str:
 
 _FIGURES = (
     ("devices", "devices", ""),
-    ("load_multiplier", "load multiplier (sequences per request)", ""),
+    ("load_multiplier", "load multiplier (sequences generated per request)", ""),
+    ("reward_model_load", "reward-model load (equivalent sequences per request)", ""),
     ("peak_requests_per_second", "peak rate", "requests/s"),
     ("concurrency_per_replica", "requests in flight per replica at peak", ""),
     ("saturation_rps", "saturation rate", "requests/s"),
-    ("goodput_rps", "goodput at peak (requests/s meeting every SLO)", "requests/s"),
+    ("goodput_rps", "goodput (largest rate meeting every latency SLO)", "requests/s"),
     ("utilisation_at_peak", "utilisation at peak", "fraction"),
     ("monthly_cost_usd", "monthly cost", "USD/month"),
+    ("usd_per_query", "cost per query", "USD"),
     ("energy_per_query_j", "energy per query", "J"),
+    ("energy_per_query_at_peak_j", "energy per query at peak", "J"),
     ("latency_model", "latency model", "text"),
 )
 
@@ -85,7 +90,7 @@ _FIGURES = (
 def figure_rows(p) -> list[list[str]]:
     rows = []
     for key, label, unit in _FIGURES:
-        if key not in p.figures:
+        if key not in p.figures or (key == "reward_model_load" and not p.figures[key]):
             continue
         value = p.figures[key]
         if unit == "text" or isinstance(value, int) and not unit:
@@ -329,6 +334,8 @@ def plan_file_text(search, version: str = "") -> str:
                                        f"utilisation at peak {format_value(fig.get('utilisation_at_peak'), 'fraction')}")
     if fig.get("load_multiplier", 1.0) != 1.0:
         comments["deployment.samples"] = f"load multiplier {fig['load_multiplier']:.4g}: sequences generated per request"
+    if fig.get("reward_model_load"):
+        comments["deployment.reward_model"] = f"scoring load ≈ {fig['reward_model_load']:.3g} sequences per request"
     header = [
         f"Written by `planner plan`{f' {version}' if version else ''} from {search.draft.path}.",
         "Comments are predictions; `planner check` re-evaluates them.",
