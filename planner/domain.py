@@ -493,13 +493,6 @@ def _np_min(a, b):
     return np.minimum(a, b)
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def check_positive(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a positive number, got {value!r}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Tests for planner.strategies: closed forms, monotonicity, and the Wu et al. 2024 FLOPs anchor."""
+"""Tests for planner.cost.methods and planner.accuracy.estimators: closed forms, monotonicity, and the Wu et al. 2024 FLOPs anchor."""
 
 from __future__ import annotations
 

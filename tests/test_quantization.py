@@ -1,4 +1,4 @@
-"""Tests for planner.quantization: the penalty's properties, profile parsing, the fit, published anchors."""
+"""Tests for planner.accuracy.quantization and its file parser: the penalty's properties, profile parsing, the fit, published anchors."""
 
 from __future__ import annotations
 

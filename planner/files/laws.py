@@ -300,7 +300,7 @@ def _r(x: float, digits: int = 6) -> float:
 
 
 def law_to_yaml_dict(law: ScalingLaw) -> dict:
-    """A plain mapping for ``planner.profiles.dump_yaml`` (round-trips through ``parse_law``)."""
+    """A plain mapping for ``files.disk.dump_yaml`` (round-trips through ``parse_law``)."""
     out: dict[str, Any] = {"kind": "law", "schema_version": SCHEMA_VERSION, "id": law.id, "task": law.task}
     if law.description:
         out["description"] = law.description

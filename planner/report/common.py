@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 SCHEMA_VERSION = 1
-FORMATS = ("table", "markdown", "json")
 
 
 def round_floats(value: Any, digits: int = 6) -> Any:
@@ -106,8 +105,3 @@ def to_text(renderables: Sequence[Any], width: int | None = None, color: bool = 
     text = buffer.getvalue()
     return "\n".join(line.rstrip() for line in text.split("\n"))
 
-
-def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return fmt
