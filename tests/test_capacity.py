@@ -294,3 +294,52 @@ def test_invalid_draft_names_are_reported_with_lines(catalog):
     with pytest.raises((ProfileError, ProfileErrors)) as info:
         search(draft_of(DRAFT.replace("llama-3.1-8b", "llama-3.1-8x")), catalog)
     assert "llama-3.1-8b" in str(info.value) and ":11:" in str(info.value)
+
+
+TUTOR_DRAFT = """\
+workload:
+  requests_per_second: 1
+  peak_factor: 3
+  prompt_tokens: 200
+  output_tokens: 270
+  task: math500
+slo:
+  accuracy: 40%
+  e2e_p99_s: 60 s
+deployment:
+  hardware: h100-sxm
+"""
+
+
+def test_draft_without_model_uses_recommends_search(catalog):
+    from planner.capacity.plan import search
+    from planner.optimizer.request import SearchRequest
+    from planner.optimizer.search import recommend
+
+    result = search(draft_of(TUTOR_DRAFT), catalog, max_replicas=8)
+    best = result.best
+    assert best is not None and best.check.passed
+    assert {"model", "method", "samples", "precision"} <= set(result.searched)
+    assert "recommend" in result.model_note
+    # the same answer `planner recommend --task math500 --target-accuracy 40% --hardware h100-sxm` gives
+    law = catalog.get("law", "math500", __import__("planner.files.laws", fromlist=["parse_law"]).parse_law)
+    rec = recommend(catalog, law, "built-in", SearchRequest(target_accuracy=0.40, hardware=("h100-sxm",),
+                                                           prompt_tokens=200, output_tokens=270))
+    d = best.plan.deployment
+    assert (d.model, d.method, d.samples, d.precision) == (rec.best.model, rec.best.method, rec.best.samples, rec.best.precision)
+    assert by_check(best.check)["slo.accuracy"].predicted >= 0.40
+
+
+def test_draft_without_model_needs_an_accuracy_target(catalog):
+    from planner.capacity.plan import search
+
+    with pytest.raises(ProfileError) as info:
+        search(draft_of(TUTOR_DRAFT.replace("  accuracy: 40%\n", "")), catalog)
+    assert "slo.accuracy" in str(info.value)
+
+
+def test_unreachable_accuracy_is_a_finding_not_an_error(catalog):
+    from planner.capacity.plan import failure_summary, search
+
+    result = search(draft_of(TUTOR_DRAFT.replace("accuracy: 40%", "accuracy: 99%")), catalog)
+    assert result.best is None and "reaches slo.accuracy 99 %" in failure_summary(result)

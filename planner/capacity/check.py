@@ -140,13 +140,24 @@ def _lookup(problems: _Problems, field_path: str, fetch):
     return None
 
 
+def load_law(plan: Plan, catalog):
+    """The plan's scaling law and where it came from: ``workload.task`` from the catalog, or ``workload.law``, a
+    file written by `planner fit` (relative to the plan file)."""
+    from planner.files.disk import read_yaml
+    from planner.files.laws import parse_law
+
+    w = plan.workload
+    if w.task:
+        return catalog.get("law", w.task, parse_law), catalog.describe_source("law", w.task)
+    law_path = Path(w.law) if Path(w.law).is_absolute() else Path(plan.path).parent / w.law
+    return parse_law(read_yaml(law_path), law_path, check_id=False), str(law_path)
+
+
 def resolve(plan: Plan, catalog) -> Resolved:
     """Look up the plan's profiles in ``catalog``; every unknown name or impossible layout is raised together.
 
     ``workload.law`` is a law file written by `planner fit`, relative to the plan file.
     """
-    from planner.files.disk import read_yaml
-    from planner.files.laws import parse_law
     from planner.files.quantization import parse_penalty
 
     d, w = plan.deployment, plan.workload
@@ -157,13 +168,10 @@ def resolve(plan: Plan, catalog) -> Resolved:
     if d.reward_model:
         reward = _lookup(problems, "deployment.reward_model", lambda: catalog.model(d.reward_model))
     law, law_source = None, ""
-    if w.task:
-        law = _lookup(problems, "workload.task", lambda: catalog.get("law", w.task, parse_law))
-        law_source = "" if law is None else catalog.describe_source("law", w.task)
-    elif w.law:
-        law_path = Path(w.law) if Path(w.law).is_absolute() else Path(plan.path).parent / w.law
-        law = _lookup(problems, "workload.law", lambda: parse_law(read_yaml(law_path), law_path, check_id=False))
-        law_source = str(law_path)
+    if w.task or w.law:
+        found = _lookup(problems, "workload.task" if w.task else "workload.law", lambda: load_law(plan, catalog))
+        if found is not None:
+            law, law_source = found
     if d.engine:
         problems.add("deployment.engine", "engine profiles are not available in this build; leave engine out (engine defaults)")
     weights = lookup_precision(d.precision)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 from planner.capacity.check import PlanCheck, Resolved, check_plan, resolve
 from planner.domain import Plan
+from planner.domain import method as lookup_method
 from planner.errors import InputError, ProfileError
 from planner.files.checker import ProfileErrors
 from planner.files.plans import FIELDS, HOURS_PER_MONTH
@@ -67,6 +68,51 @@ class PlanSearch:
     closest: Candidate | None = None  # fewest failing checks when nothing passes
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    note: str = ""  # why nothing was found, when the reason is not a failing check
+    model_note: str = ""  # how `recommend`'s search chose the model, when the draft left it open
+
+
+def choose_model(draft: Plan, catalog, *, hardware: list[str] | None = None) -> tuple[Plan, str] | str:
+    """Model × precision × method × k for a draft without ``deployment.model``: `recommend`'s search (cheapest per query
+    reaching ``slo.accuracy`` on the task's law), restricted to the draft's fixed choices.
+
+    Returns the draft with those fields filled and a note, or the reason nothing reaches the target.
+    """
+    from planner.capacity.check import load_law
+    from planner.optimizer.request import SearchRequest
+    from planner.optimizer.search import prepare, recommend
+
+    w, d = draft.workload, draft.deployment
+    if draft.slo.accuracy is None or not (w.task or w.law):
+        raise ProfileError(draft.path, "deployment.model",
+                           "a draft without deployment.model needs workload.task (or law) and slo.accuracy: "
+                           "the model search picks the cheapest model reaching that accuracy",
+                           line=draft.line_of("deployment"))
+    law, law_source = load_law(draft, catalog)
+    fixed_hw = (d.hardware,) if d.hardware else (tuple(hardware) if hardware else None)
+    request = SearchRequest(
+        target_accuracy=draft.slo.accuracy, minimize="cost", hardware=fixed_hw,
+        precisions=(d.precision,) if draft.given("deployment.precision") else None,
+        methods=(d.method,) if draft.given("deployment.method") else None,
+        max_samples=d.samples if draft.given("deployment.samples") else 1024,
+        prompt_tokens=w.prompt_tokens.mean, output_tokens=w.output_tokens.mean,
+        reward_model=d.reward_model,
+    )
+    rec = recommend(catalog, law, law_source, request)
+    if rec.best is None:
+        reach = rec.best_reachable
+        best_text = f"; the most accurate within the constraints is {reach.label} at {reach.accuracy * 100:.1f} %" if reach else ""
+        return (f"no model × method × k × precision on law '{law.id}' reaches slo.accuracy {draft.slo.accuracy * 100:g} %"
+                f" ({rec.n_candidates} candidates; binding: {', '.join(rec.binding) or 'the target'}){best_text}")
+    b = rec.best
+    uses_rm = lookup_method(b.method).verifier == "reward-model"
+    rm = (d.reward_model or prepare(catalog, law, law_source, request).reward_model.id) if uses_rm else None
+    filled = replace(draft, deployment=replace(d, model=b.model, precision=b.precision, method=b.method, samples=b.samples,
+                                               reward_model=rm))
+    note = (f"model, precision, method and k from `planner recommend`'s search on law '{law.id}' ({rec.n_candidates} "
+            f"candidates, cheapest per query reaching {draft.slo.accuracy * 100:g} %): {b.label}, "
+            f"accuracy {b.accuracy * 100:.1f} % ({b.accuracy_lower * 100:.1f}–{b.accuracy_upper * 100:.1f} %)")
+    return filled, note
 
 
 def _tp_choices(plan: Plan, model, hardware) -> list[int]:
@@ -91,10 +137,16 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
     ``hardware`` restricts the devices tried when the draft leaves ``deployment.hardware`` open.
     """
     d = draft.deployment
+    model_note = ""
+    chosen_by_recommend: tuple[str, ...] = ()
     if not d.model:
-        raise ProfileError(draft.path, "deployment.model",
-                           "the model search (`planner recommend`'s) is not available in this build: fix deployment.model",
-                           line=draft.line_of("deployment"))
+        chosen = choose_model(draft, catalog, hardware=hardware)
+        if isinstance(chosen, str):  # nothing reaches the accuracy target
+            return PlanSearch(draft=draft, best=None, failing_checks=(("slo.accuracy", 0),), note=chosen,
+                              searched=("model", "method", "samples", "precision"))
+        draft, model_note = chosen
+        d = draft.deployment
+        chosen_by_recommend = ("model", "precision", "method", "samples") + (("reward_model",) if d.reward_model else ())
     if max_replicas < 1:
         raise InputError(f"--max-replicas must be ≥ 1, got {max_replicas}")
     if draft.given("deployment.hardware"):
@@ -106,7 +158,7 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
     resolve(probe, catalog)
     model = catalog.model(d.model)
 
-    searched = [name for name, path in (("hardware", "deployment.hardware"), ("tp", "deployment.tp"),
+    searched = list(chosen_by_recommend) + [name for name, path in (("hardware", "deployment.hardware"), ("tp", "deployment.tp"),
                                         ("max_batch", "deployment.max_batch"), ("replicas", "deployment.replicas"))
                 if not draft.given(path)]
     batches = [d.max_batch] if draft.given("deployment.max_batch") else list(MAX_BATCH_CHOICES)
@@ -161,9 +213,11 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
     ]
     if best:
         assumptions += list(best.check.assumptions)
+    if model_note:
+        assumptions.insert(0, model_note)
     if pruned:
         assumptions.append(f"{pruned} layouts skipped without evaluation: they cost more than {keep + 1} passing ones")
-    return PlanSearch(draft=draft, best=best, runners_up=tuple(runners[:keep]), evaluated=evaluated,
+    return PlanSearch(draft=draft, best=best, runners_up=tuple(runners[:keep]), evaluated=evaluated, model_note=model_note,
                       searched=tuple(searched), failing_checks=tuple(failures.most_common()), closest=None if best else closest,
                       warnings=tuple(warnings), assumptions=tuple(assumptions))
 
@@ -234,6 +288,8 @@ def written_fields(search_result: PlanSearch) -> frozenset[str]:
 
 def failure_summary(result: PlanSearch) -> str:
     """Why nothing passed, in one line."""
+    if result.note:
+        return result.note
     parts = [f"{name} ({n} of {result.evaluated})" for name, n in result.failing_checks[:4]]
     text = f"no deployment meets every objective ({result.evaluated} evaluated); failing most often: {', '.join(parts)}"
     c = result.closest

@@ -339,12 +339,15 @@ def plan_file_text(search, version: str = "") -> str:
     header = [
         f"Written by `planner plan`{f' {version}' if version else ''} from {search.draft.path}.",
         "Comments are predictions; `planner check` re-evaluates them.",
-        f"Chosen: {_deployment_text(p)} ({p.deployment.devices} devices), the cheapest meeting every objective "
+        f"Chosen: {_deployment_text(p)} ({p.deployment.devices} device{'s' if p.deployment.devices > 1 else ''}), "
+        "the cheapest meeting every objective "
         f"of {search.evaluated} candidates evaluated; monthly cost {format_value(fig.get('monthly_cost_usd'), 'USD/month')}.",
         f"Peak {format_value(fig.get('peak_requests_per_second'), 'requests/s')}: goodput "
         f"{format_value(fig.get('goodput_rps'), 'requests/s')}, energy per query {format_value(fig.get('energy_per_query_j'), 'J')}, "
         f"latency model {fig.get('latency_model')}.",
     ]
+    if search.model_note:
+        header.append(f"Model search: {search.model_note}.")
     for r in search.runners_up[:3]:
         header.append(f"Runner-up: {_deployment_text(r.plan)}, {format_value(r.monthly_cost_usd, 'USD/month')}.")
     header += [f"Warning: {w}" for w in search.warnings]
