@@ -7,6 +7,7 @@ fits every law with a fixed seed and writes deterministic YAML (same input -> by
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import heldout_scaling as H
 
 from planner.accuracy import scaling
 from planner.accuracy.law_fit import build_law
-from planner.accuracy.laws import LawFit, LawModel, LawPoint, LawWorkload, MethodEntry
+from planner.accuracy.laws import LawAnchor, LawFit, LawModel, LawPoint, LawWorkload, MethodEntry
 from planner.files.catalog import Catalog
 from planner.files.disk import atomic_write, dump_yaml
 from planner.files.laws import law_to_yaml_dict
@@ -55,6 +56,61 @@ def model_size(mid: str, catalog) -> tuple[float, str | None, str]:
 # a zero-shot instruction template plus the problem statement (MetaMath-style SFT models are prompted zero-shot).
 # A sample's cost is dominated by the ~150-300 generated tokens, and the prompt is read once per problem.
 PROMPT_TOKENS_ASSUMED = 150.0
+
+
+ACCURACY_CSV = Path("/work/shared/data/models_accuracy.csv")
+# Which published rows anchor a catalog model on each law's task (most specific dataset first).
+ANCHOR_DATASETS = {"math500": ("MATH-500", "MATH"), "gsm8k": ("GSM8K",)}
+_SUFFIXES = (" (base)", " (chat)", "-base", "-instruct", "-it", "-chat", "-v0.1", "-4k")
+
+
+def _catalog_id(name: str, catalog) -> str | None:
+    """The catalog model id a published model name runs as (base, instruct and chat share one architecture)."""
+    key = name.strip().lower()
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _SUFFIXES:
+            if key.endswith(suffix):
+                key, changed = key[: -len(suffix)], True
+    return key if key in catalog.names("model") else None
+
+
+def _single_sample(setting: str) -> bool:
+    low = setting.lower()
+    return "maj@" not in low or "maj@1 " in low + " " or "maj1@1" in low
+
+
+def anchors(task: str, catalog) -> tuple[dict[str, LawAnchor], float, str]:
+    """Per catalog model, one published single-sample accuracy on the task (models_accuracy.csv), and the evaluator
+    spread: the pooled sd of single-sample accuracies of one model and dataset across sources (fraction)."""
+    import csv
+
+    with open(ACCURACY_CSV, newline="", encoding="utf-8") as handle:
+        rows = [(i, r) for i, r in enumerate(csv.DictReader(handle), start=2)]
+    datasets = ANCHOR_DATASETS[task]
+    candidates: dict[str, list[tuple]] = {}
+    spread: dict[tuple[str, str], list[float]] = {}
+    for i, r in rows:
+        if r["dataset"] not in datasets or not _single_sample(r["shots/setting"]):
+            continue
+        profile = _catalog_id(r["model"], catalog)
+        spread.setdefault((r["model"], r["dataset"]), []).append(float(r["value"]) / 100)
+        if profile is None:
+            continue
+        instruct = any(w in r["model"].lower() for w in ("instruct", "-it", "chat"))
+        candidates.setdefault(profile, []).append((datasets.index(r["dataset"]), instruct, i, r))
+    out = {}
+    for profile, found in sorted(candidates.items()):
+        _, _, line, r = min(found, key=lambda x: x[:3])
+        out[profile] = LawAnchor(profile=profile, model=r["model"], accuracy=float(r["value"]) / 100,
+                                 setting=f"{r['dataset']}, {r['shots/setting']}",
+                                 source=f"models_accuracy.csv line {line}: {r['source'][:120]}")
+    groups = [v for v in spread.values() if len(v) >= 2]
+    pooled = float(np.sqrt(np.mean([np.var(v, ddof=1) for v in groups]))) if groups else 0.0
+    how = (f"anchor_evaluator_sd: pooled sd of {sum(len(v) for v in groups)} single-sample accuracies of "
+           f"{len(groups)} (model, dataset) pairs published by several evaluators (models_accuracy.csv)")
+    return out, pooled, how
 
 
 def workload(rows: list[dict], dataset: str, catalog) -> LawWorkload:
@@ -175,6 +231,10 @@ def main(argv: list[str]) -> int:
                   "'rebase' is REBASE + weighted voting. No MCTS rows are published for these models, so the law has no mcts curve. "
                   "The size law (logit greedy accuracy vs ln N) uses the Wu et al. models only (one evaluator).",
         )
+        published, evaluator_sd, how = anchors(task, catalog)
+        own = {m.profile for m in law.models.values()}
+        law = dataclasses.replace(law, anchors={k: v for k, v in published.items() if k not in own},
+                                  anchor_evaluator_sd=evaluator_sd, notes=f"{law.notes} {how}.")
         text = dump_yaml(law_to_yaml_dict(law))
         path = out_dir / f"{task}.yaml"
         atomic_write(path, text, force=force)

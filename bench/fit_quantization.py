@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         "weight": {k: r3(v) for k, v in sorted(fit.weight.items())},
         "kv": {k: r3(v) for k, v in sorted(fit.kv.items())},
         "kv_aliases": {"fp8": "int8"},
+        # assumption: no published rows for weight-only FP4 (NVFP4/MXFP4 weights, 16-bit activations); its
+        # weights carry finer block scales than W4A16 int4 g128, so it is costed at the int4 (W4A16) coefficient
+        "weight_aliases": {"fp4-w4a16": "int4"},
         "intervals": {k: [r3(lo), r3(hi)] for k, (lo, hi) in intervals.items()},
         "fit": {
             "method": "scipy.optimize.least_squares, bounds c in [0, 20], alpha in [0, 2], loss soft_l1 "

@@ -54,6 +54,9 @@ PRECISIONS: Mapping[str, Precision] = MappingProxyType(
         "int4": Precision(name="int4", bits=4.25, compute="fp16", weight_only_dequant=True),
         # NVFP4 (block 16, fp8 scale): W4A4 on devices with fp4 units, else weight-only.
         "fp4": Precision(name="fp4", bits=4.5, compute="fp4", weight_only_dequant=True),
+        # Weight-only FP4 (NVFP4/MXFP4 weights, 16-bit activations), as several model cards publish: the
+        # weights stream at 4.5 bits and are dequantised to 16-bit for the matmul on any device.
+        "fp4-w4a16": Precision(name="fp4-w4a16", bits=4.5, compute="fp16", weight_only_dequant=True),
     }
 )
 

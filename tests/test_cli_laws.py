@@ -180,3 +180,46 @@ def test_params_b_usage_errors(tmp_path):
     for value in ("seven", "m7=-1", "1e400"):
         result = run("fit", data, "--out", tmp_path / "x.yaml", "--params-b", value)
         assert result.exit_code == 2 and "--params-b" in result.stderr, (value, result.output)
+
+
+# -- models without data (issue 10, item 4) and precision (item 5) -----------------------------------
+
+
+def test_a_model_far_outside_the_size_law_is_refused_not_extrapolated(tmp_path):
+    """deepseek-v3 (671 B) once got 40.5 % with a narrow band from a 7-34 B size law; now: its published anchor,
+    a clearly much wider band, or an error when there is no anchor."""
+    result = run("predict", "--law", "math500", "--method", "majority", "--model", "deepseek-v3", "--samples", "1", "-f", "json")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["predictions"][0]
+    assert abs(row["accuracy"] - 0.902) < 1e-6  # DeepSeek-V3 README, MATH-500 (models_accuracy.csv)
+    assert row["extrapolated"] and row["upper"] - row["lower"] > 0.3
+    assert "different evaluation" in result.stderr
+    refused = run("predict", "--law", "math500", "--method", "majority", "--model", "pythia-1b")
+    assert refused.exit_code == 2 and "outside the size law" in refused.stderr and "--anchor-accuracy" in refused.stderr
+
+
+def test_anchor_accuracy_predicts_a_model_without_data():
+    result = run("predict", "--law", "math500", "--method", "majority", "--anchor-accuracy", "31", "--samples", "1,64", "-f", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["predictions"]
+    assert abs(rows[0]["accuracy"] - 0.31) < 1e-6 and rows[1]["accuracy"] > rows[0]["accuracy"]
+    assert all(r["extrapolated"] for r in rows)
+    for bad in ("abc", "0", "100", "1"):
+        out = run("predict", "--law", "math500", "--method", "majority", "--anchor-accuracy", bad)
+        assert out.exit_code == 2 and "--anchor-accuracy" in out.stderr, bad
+    own = run("predict", "--law", "math500", "--method", "majority", "--model", "mistral-7b", "--anchor-accuracy", "0.3")
+    assert own.exit_code == 2 and "own data" in own.stderr
+
+
+def test_kv_precision_and_weight_only_fp4_lower_accuracy():
+    def acc(*extra):
+        result = run("predict", "--law", "math500", "--method", "majority", "--model", "mistral-7b", "--samples", "16", "-f", "json", *extra)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["predictions"][0]["accuracy"]
+
+    base, kv4, w4 = acc(), acc("--kv-precision", "int4"), acc("--precision", "fp4-w4a16")
+    assert kv4 < base and w4 < base
+    assert acc("--precision", "fp4-w4a16", "--kv-precision", "int4") < min(kv4, w4)
+    assert acc("--kv-precision", "bf16") == base
+    bad = run("predict", "--law", "math500", "--method", "majority", "--kv-precision", "int5")
+    assert bad.exit_code == 2 and "did you mean" in bad.stderr

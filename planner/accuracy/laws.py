@@ -8,6 +8,7 @@ Reading and writing law files lives in ``planner.files.laws``; the maths in ``pl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,28 @@ class LawModel:
     anchor_accuracy: float | None = None
     source: str = ""
     profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LawAnchor:
+    """A catalog model's published single-sample accuracy on the law's task, from another evaluation.
+
+    ``profile``: the catalog model id it anchors; ``model``: the checkpoint as published (base or instruct);
+    ``accuracy``: a fraction; ``setting``: shots, prompting, evaluator; ``source``: where it was read.
+    """
+
+    profile: str
+    model: str
+    accuracy: float
+    setting: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.accuracy, (int, float)) and 0.0 < self.accuracy < 1.0):
+            raise InputError(f"anchor accuracy of '{self.profile}' must be a fraction in (0, 1), got {self.accuracy!r}")
+
+
+SIZE_LAW_MARGIN = 2.0  # the size law is used up to this factor beyond its fitted size range, never further
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +143,8 @@ class ScalingLaw:
     notes: str = ""
     path: str = ""
     workload: LawWorkload | None = None
+    anchors: Mapping[str, LawAnchor] = field(default_factory=dict)  # catalog profile id -> published anchor
+    anchor_evaluator_sd: float = 0.0  # 1 sd (fraction) between evaluators of one model's single-sample accuracy
 
     def __post_init__(self) -> None:
         for name, entry in self.methods.items():
@@ -198,14 +223,17 @@ class PredictionTable:
 
 
 def prediction_table(law: ScalingLaw, method: str, samples: Sequence[int], *, source: str, model: str | None = None,
-                     precision: str | None = None, penalty: Any = None, params_b: float | None = None) -> PredictionTable:
+                     precision: str | None = None, penalty: Any = None, params_b: float | None = None,
+                     anchor_accuracy: float | None = None, kv_precision: str | None = None) -> PredictionTable:
     """``predict_table`` with its provenance (``source``: where the law was read from) and assumptions."""
-    rows = predict_table(law, method, samples, model=model, precision=precision, penalty=penalty, params_b=params_b)
+    rows = predict_table(law, method, samples, model=model, precision=precision, penalty=penalty, params_b=params_b,
+                         anchor_accuracy=anchor_accuracy, kv_precision=kv_precision)
     first = rows[0]
     assumptions = [f"law {law.id} ({source}); method {first.method}; model {first.model}; form {first.form}",
                    "accuracy is a fraction of problems solved; the interval is a 95 % bootstrap band"]
-    if precision:
-        assumptions.append(f"precision {precision}: the quantization penalty acts on per-sample success before aggregating over samples")
+    if precision or kv_precision:
+        what = " + ".join(x for x in (f"weights {precision}" if precision else "", f"KV cache {kv_precision}" if kv_precision else "") if x)
+        assumptions.append(f"{what}: the quantization penalty acts on per-sample success before aggregating over samples")
     warnings = tuple(dict.fromkeys(w for p in rows for w in p.warnings))
     return PredictionTable(law_id=law.id, task=law.task, method=method, precision=precision, predictions=tuple(rows),
                            warnings=warnings, assumptions=tuple(assumptions))
@@ -229,13 +257,14 @@ def resolve_method(law: ScalingLaw, method: str) -> tuple[MethodEntry, list[str]
     return entry, notes
 
 
-def precision_transform(precision: str | None, penalty: Any = None, params_b: float | None = None):
+def precision_transform(precision: str | None, penalty: Any = None, params_b: float | None = None, kv_precision: str | None = None):
     """A per-sample transform from ``accuracy.quantization.apply_penalty`` (None when no precision is asked).
 
     ``penalty``: the QuantPenalty to apply (the caller reads it from its catalog; the library never does).
     """
-    if precision is None and penalty is None:
+    if precision is None and kv_precision is None and penalty is None:
         return None
+    precision = precision or "bf16"
     if penalty is None:
         raise InputError(f"precision {precision!r} needs a quantization penalty (none was given)")
     from planner.accuracy import quantization
@@ -243,7 +272,7 @@ def precision_transform(precision: str | None, penalty: Any = None, params_b: fl
     n_params = (params_b or 0.0) * 1e9
 
     def transform(p: np.ndarray) -> np.ndarray:
-        return np.asarray(quantization.apply_penalty(p, params=n_params, precision=precision, kv_precision=None, penalty=penalty), dtype=float)
+        return np.asarray(quantization.apply_penalty(p, params=n_params, precision=precision, kv_precision=kv_precision, penalty=penalty), dtype=float)
 
     return transform
 
@@ -259,19 +288,26 @@ def predict_table(
     anchor_accuracy: float | None = None,
     params_b: float | None = None,
     transform: scaling.Transform | None = None,
+    kv_precision: str | None = None,
 ) -> list[Prediction]:
     """Predicted accuracy with a 95 % interval for each sample count.
 
     ``model`` defaults to the law's default model. A model the law has no data for is predicted
-    from the law's shared per-method shape, anchored on ``anchor_accuracy`` (its single-sample
-    accuracy in the same evaluator) or, failing that, on the law's size law at ``params_b``; such
-    rows are ``extrapolated`` with the leave-one-model-out error added to the interval.
+    from the law's shared per-method shape, anchored on, in this order: ``anchor_accuracy`` (its
+    single-sample accuracy in the same evaluation); the law's published anchor for that catalog
+    profile (another evaluator: the evaluator spread is added to the band); the law's size law at
+    ``params_b``, only within ``SIZE_LAW_MARGIN`` of its fitted sizes (beyond it: an error). Such rows
+    are ``extrapolated`` with the leave-one-model-out error added to the interval.
     ``precision``/``penalty`` (or an explicit ``transform``) act on the per-sample success before
     aggregating over k.
     """
     ks = _check_samples(samples)
     entry, notes = resolve_method(law, method)
     fit = law.fits[entry.fit]  # type: ignore[index]
+    if anchor_accuracy is not None and model is not None and law.find_model(model) is not None:
+        raise InputError(f"model '{model}' has its own data in law '{law.id}': --anchor-accuracy is for models without data")
+    if model is None and anchor_accuracy is not None:
+        model = "anchored-model"
     if model is None:
         model_id = law.default_model
         if model_id not in fit.result.models and fit.result.models and anchor_accuracy is None:
@@ -287,9 +323,9 @@ def predict_table(
     model_extrapolated = False
     if model_id not in fit.result.models:
         model_extrapolated = True
-        anchor, why = _anchor_for(law, model_id, anchor_accuracy, params_b)
+        anchor, why, anchor_sigma = _anchor_for(law, model_id, anchor_accuracy, params_b)
         overrides = _anchor_overrides(fit.result, model_id, anchor)
-        extra_sigma = law.model_extrapolation_sigma
+        extra_sigma = math.hypot(law.model_extrapolation_sigma, anchor_sigma)
         known = [law.models[m].anchor_accuracy for m in fit.result.models if m in law.models and law.models[m].anchor_accuracy is not None]
         if known and not min(known) <= anchor <= max(known):
             gap = min(abs(anchor - min(known)), abs(anchor - max(known)))
@@ -299,12 +335,12 @@ def predict_table(
         notes.append(f"model '{model_id}' has no data in law '{law.id}': {why}; interval widened by the leave-one-model-out error "
                      f"({law.model_extrapolation_sigma * 100:.1f} points, 1 sd)")
     size = params_b if params_b is not None else (law.models[model_id].params_b if model_id in law.models else None)
-    if transform is None and precision is not None and not size:
+    if transform is None and (precision is not None or kv_precision is not None) and not size:
         raise InputError(
             f"model '{model_id}' in law '{law.id}' has no size, which the precision penalty needs: "
             "refit with `planner fit --params-b`, or name a catalog model"
         )
-    tf = transform if transform is not None else precision_transform(precision, penalty, size)
+    tf = transform if transform is not None else precision_transform(precision, penalty, size, kv_precision)
     if tf is not None and fit.result.form not in ("beta_pass", "beta_vote"):
         notes.append(f"form '{fit.result.form}' has no per-problem distribution: the precision penalty shifts the single-sample level only")
     pred = scaling.predict(fit.result, ks, model=model_id, method=entry.method, transform=tf, overrides=overrides, extra_sigma=extra_sigma)
@@ -346,31 +382,51 @@ def _match_model(law: ScalingLaw, model: str, anchor, params_b) -> str:
     found = law.find_model(model)
     if found is not None:
         return found
+    published = next((k for k in law.anchors if k.lower() == model.strip().lower()), None)
+    if published is not None:
+        return published
     if anchor is None and params_b is None:
         raise UnknownNameError(
             f"model in law '{law.id}' (or give its single-sample accuracy with --anchor-accuracy to predict a model without data)",
-            model, law.model_names(),
+            model, law.model_names() + tuple(law.anchors),
         )
     return model
 
 
-def _anchor_for(law: ScalingLaw, model_id: str, anchor, params_b) -> tuple[float, str]:
+def _anchor_for(law: ScalingLaw, model_id: str, anchor, params_b) -> tuple[float, str, float]:
+    """(single-sample accuracy, how it was found, its extra 1-sd uncertainty as a fraction)."""
     if anchor is not None:
         a = float(anchor)
         if a > 1.0:
             a /= 100.0
         if not 0.0 < a < 1.0:
             raise InputError(f"anchor accuracy must be in (0, 1) or (0, 100) %, got {anchor!r}")
-        return a, f"anchored on its single-sample accuracy {a * 100:.1f} %"
+        return a, f"anchored on the given single-sample accuracy {a * 100:.1f} %", 0.0
     if model_id in law.models and law.models[model_id].anchor_accuracy is not None:
         a = law.models[model_id].anchor_accuracy
-        return a, f"anchored on its single-sample accuracy {a * 100:.1f} %"
+        return a, f"anchored on its single-sample accuracy {a * 100:.1f} %", 0.0
+    hit = law.anchors.get(model_id) or next((v for k, v in law.anchors.items() if k.lower() == model_id.lower()), None)
+    if hit is not None:
+        return hit.accuracy, (f"anchored on {hit.model}'s published single-sample accuracy {hit.accuracy * 100:.1f} % "
+                              f"({hit.setting}; {hit.source}), a different evaluation from the law's own data: "
+                              f"evaluator spread {law.anchor_evaluator_sd * 100:.1f} points (1 sd) added"), law.anchor_evaluator_sd
     if params_b is not None and law.size_law is not None:
-        a = law.size_law.single_sample_accuracy(float(params_b))
         lo, hi = law.size_law.params_range_b
-        where = "inside" if lo <= params_b <= hi else "OUTSIDE"
-        return a, f"single-sample accuracy {a * 100:.1f} % from the law's size law at {params_b:g} B ({where} the fitted {lo:g}-{hi:g} B)"
-    raise InputError(f"model '{model_id}' has no data in law '{law.id}': give its single-sample accuracy (or its size, when the law has a size law)")
+        n = float(params_b)
+        if not lo / SIZE_LAW_MARGIN <= n <= hi * SIZE_LAW_MARGIN:
+            raise InputError(
+                f"model '{model_id}' ({n:.4g} B) is outside the size law of law '{law.id}' (fitted on {lo:.4g}-{hi:.4g} B, "
+                f"used up to {SIZE_LAW_MARGIN:g}x beyond): its single-sample accuracy cannot be read off its size; "
+                "give it with --anchor-accuracy (a fraction or a percentage, from an evaluation like the law's)"
+            )
+        a = law.size_law.single_sample_accuracy(n)
+        ratio = max(n / hi, lo / n, 1.0)
+        sd = a * (1 - a) * law.size_law.residual_sd * (1.0 + math.log2(ratio))
+        where = "inside" if ratio == 1.0 else f"NEAR (outside, within the {SIZE_LAW_MARGIN:g}x margin of)"
+        return a, (f"single-sample accuracy {a * 100:.1f} % from the law's size law at {n:.4g} B ({where} the fitted "
+                   f"{lo:.4g}-{hi:.4g} B; size-law scatter {sd * 100:.1f} points added)"), sd
+    raise InputError(f"model '{model_id}' has no data in law '{law.id}': give its single-sample accuracy with --anchor-accuracy "
+                     "(or name a catalog model within the law's size range)")
 
 
 def _anchor_overrides(result: FitResult, model_id: str, anchor: float) -> dict[str, float]:

@@ -54,6 +54,7 @@ class QuantPenalty:
     weight: Mapping[str, float]
     kv: Mapping[str, float] = field(default_factory=dict)
     kv_aliases: Mapping[str, str] = field(default_factory=dict)
+    weight_aliases: Mapping[str, str] = field(default_factory=dict)  # a weight id with no data of its own -> a fitted one
     intervals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     fit: Mapping[str, Any] = field(default_factory=dict)
     params_range: tuple[float, float] = (0.0, math.inf)
@@ -73,13 +74,17 @@ class QuantPenalty:
         for alias, target in self.kv_aliases.items():
             if target not in self.kv:
                 raise InputError(f"kv_aliases.{alias} points to '{target}', which has no coefficient")
+        for alias, target in self.weight_aliases.items():
+            if target not in self.weight:
+                raise InputError(f"weight_aliases.{alias} points to '{target}', which has no coefficient")
         object.__setattr__(self, "weight", MappingProxyType(dict(self.weight)))
         object.__setattr__(self, "kv", MappingProxyType(dict(self.kv)))
         object.__setattr__(self, "kv_aliases", MappingProxyType(dict(self.kv_aliases)))
+        object.__setattr__(self, "weight_aliases", MappingProxyType(dict(self.weight_aliases)))
 
     @property
     def precisions(self) -> tuple[str, ...]:
-        return LOSSLESS + tuple(self.weight)
+        return LOSSLESS + tuple(self.weight) + tuple(self.weight_aliases)
 
     @property
     def kv_precisions(self) -> tuple[str, ...]:
@@ -88,6 +93,7 @@ class QuantPenalty:
     def coefficient(self, precision: str, kv_precision: str | None = None) -> float:
         """c_w + c_kv (logit units at 1e9 parameters) for a weight and an optional KV-cache precision."""
         key = str(precision).strip().lower()
+        key = self.weight_aliases.get(key, key)
         if key in LOSSLESS:
             c = 0.0
         elif key in self.weight:

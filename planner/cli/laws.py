@@ -168,6 +168,8 @@ def predict(
     samples: str = typer.Option("1,4,16,64", "--samples", "-k", metavar="K,K,...", help="Sample counts, comma-separated."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model [default: the law's default model]."),
     precision: str | None = typer.Option(None, "--precision", "-p", help="Weight precision: its accuracy penalty is applied per sample."),
+    kv_precision: str | None = typer.Option(None, "--kv-precision", help="KV-cache precision (fp8, int8, int4): its accuracy penalty is added to the weights'."),
+    anchor_accuracy: str | None = typer.Option(None, "--anchor-accuracy", help="Single-sample accuracy of a model the law has no data for, in an evaluation like the law's (fraction, or percent above 1)."),
     fmt: Format = FormatOpt,
     profiles: Path | None = ProfilesOpt,
 ) -> None:
@@ -182,17 +184,27 @@ def predict(
     params_b = None
     if precision:
         precision = lookup_precision(precision).name
+    if kv_precision:
+        kv_precision = lookup_precision(kv_precision).name
+    anchor = None
+    if anchor_accuracy is not None:
+        try:
+            anchor = float(anchor_accuracy)
+        except ValueError:
+            raise InputError(f"--anchor-accuracy: expected a number (0.42 or 42 for 42 %), got {anchor_accuracy!r}") from None
+        if not (math.isfinite(anchor) and 0.0 < anchor < 100.0 and anchor != 1.0):
+            raise InputError(f"--anchor-accuracy: expected a fraction in (0, 1) or a percentage in (1, 100), got {anchor_accuracy!r}")
     if model and the_law.find_model(model) is None:
         hit = catalog_model_lookup(catalog)(model)
         if hit is not None:
             params_b = hit[1]
     penalty = None
-    if precision:
+    if precision or kv_precision:
         from planner.files.quantization import parse_penalty
 
         penalty = catalog.get("quantization", "default", parse_penalty)
     result = prediction_table(the_law, method, ks, source=source, model=model, precision=precision, penalty=penalty,
-                              params_b=params_b)
+                              params_b=params_b, anchor_accuracy=anchor, kv_precision=kv_precision)
     for w in result.warnings:
         warn(w)
     emit(render_predictions, result, fmt)

@@ -9,6 +9,7 @@ from typing import Any
 from planner.accuracy import scaling
 from planner.accuracy.laws import (
     SCHEMA_VERSION,
+    LawAnchor,
     LawFit,
     LawModel,
     LawPoint,
@@ -24,10 +25,11 @@ from planner.files.checker import Checker
 # YAML: parse and dump
 
 _TOP = {"kind", "schema_version", "id", "task", "description", "default_model", "models", "fits", "methods", "points",
-        "sources", "coverage", "extrapolated", "accuracy_scale", "model_extrapolation_sigma", "size_law", "notes", "workload"}
+        "sources", "coverage", "extrapolated", "accuracy_scale", "model_extrapolation_sigma", "size_law", "notes", "workload", "anchors", "anchor_evaluator_sd"}
 _TOP_REQUIRED = {"kind", "id", "task", "models", "fits", "methods", "points", "sources"}
 _MODEL = {"name", "params_b", "anchor_accuracy", "source", "profile"}
 _WORKLOAD = {"prompt_tokens", "output_tokens", "source"}
+_ANCHOR = {"model", "accuracy", "setting", "source"}
 _FIT = {"form", "published", "methods", "models", "params", "intervals", "covariance", "quality", "k_range", "seed",
         "n_boot", "heldout_error_pts", "chosen_because"}
 _FIT_REQUIRED = {"form", "params", "intervals", "quality", "k_range"}
@@ -173,7 +175,30 @@ def _parse_law_fields(c: Checker, data: dict, path: Path, check_id: bool) -> Sca
         notes=c.text(data, "notes"),
         path=str(path),
         workload=_parse_workload(c, data.get("workload")),
+        anchors=_parse_anchors(c, data.get("anchors")),
+        anchor_evaluator_sd=c.number(data, "anchor_evaluator_sd", lo=0.0, hi=0.5, required=False, default=0.0),
     )
+
+
+def _parse_anchors(c: Checker, raw) -> dict[str, LawAnchor]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        c.fail("anchors", "expected a mapping of catalog model id -> {model, accuracy, setting, source}")
+        return {}
+    out = {}
+    for key, a in raw.items():
+        p = f"anchors.{key}."
+        c.keys(a, _ANCHOR, _ANCHOR, p)
+        if not isinstance(a, dict):
+            continue
+        acc = c.number(a, "accuracy", p, lo=1e-6, hi=1 - 1e-6)
+        model = c.text(a, "model", p, required=True)
+        setting = c.text(a, "setting", p, required=True)
+        source = c.text(a, "source", p, required=True)
+        if acc is not None and model and source:
+            out[str(key)] = LawAnchor(profile=str(key), model=model, accuracy=acc, setting=setting, source=source)
+    return out
 
 
 def _samples(value: float | None) -> int | float:
@@ -319,6 +344,10 @@ def law_to_yaml_dict(law: ScalingLaw) -> dict:
         if m.source:
             d["source"] = m.source
         out["models"][mid] = d
+    if law.anchors:
+        out["anchors"] = {k: {"model": a.model, "accuracy": _r(a.accuracy), "setting": a.setting, "source": a.source}
+                          for k, a in sorted(law.anchors.items())}
+        out["anchor_evaluator_sd"] = _r(law.anchor_evaluator_sd, 4)
     if law.workload is not None:
         out["workload"] = {"prompt_tokens": _r(law.workload.prompt_tokens), "output_tokens": _r(law.workload.output_tokens),
                            "source": law.workload.source}

@@ -10,7 +10,7 @@ from planner.accuracy.quantization import FORMS, LOSSLESS, REFERENCE_PARAMS, Qua
 from planner.errors import InputError
 from planner.files.checker import Checker
 
-_TOP = {"kind", "id", "form", "alpha", "reference_params", "weight", "kv", "kv_aliases", "intervals", "fit",
+_TOP = {"kind", "id", "form", "alpha", "reference_params", "weight", "kv", "kv_aliases", "weight_aliases", "intervals", "fit",
         "coverage", "sources", "notes"}
 _REQUIRED = {"id", "form", "alpha", "weight", "sources"}
 
@@ -45,6 +45,13 @@ def _parse_fields(c: Checker, data: Mapping, path: Path | None) -> QuantPenalty 
     for alias, target in aliases.items():
         if target not in kv:
             c.fail(f"kv_aliases.{alias}", f"'{target}' is not a fitted KV precision ({', '.join(kv) or 'none'})")
+    waliases = data.get("weight_aliases") or {}
+    if not isinstance(waliases, Mapping):
+        c.fail("weight_aliases", "expected a mapping like {fp4-w4a16: int4}")
+        waliases = {}
+    for alias, target in waliases.items():
+        if target not in weight:
+            c.fail(f"weight_aliases.{alias}", f"'{target}' is not a fitted weight precision ({', '.join(weight) or 'none'})")
     intervals: dict[str, tuple[float, float]] = {}
     raw_intervals = data.get("intervals") or {}
     if not isinstance(raw_intervals, Mapping):
@@ -70,7 +77,8 @@ def _parse_fields(c: Checker, data: Mapping, path: Path | None) -> QuantPenalty 
         return None
     try:
         return QuantPenalty(id=str(data["id"]), form=form, alpha=alpha, weight=weight, kv=kv,
-                            kv_aliases={str(a): str(t) for a, t in aliases.items()}, intervals=intervals,
+                            kv_aliases={str(a): str(t) for a, t in aliases.items()},
+                            weight_aliases={str(a): str(t) for a, t in waliases.items()}, intervals=intervals,
                             fit=dict(fit), params_range=params_range, sources=sources,
                             notes=str(data.get("notes") or ""), path=str(path or ""))
     except InputError as exc:
