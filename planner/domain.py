@@ -578,9 +578,13 @@ def check_values(name: str, value, *, minimum: float = 0.0, strict: bool = False
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TokenLengths:
-    """Tokens per request: a mean, and percentiles where the workload states them (tokens)."""
+    """Tokens per request as the workload states them: a mean and/or percentiles (at least the mean or p50).
 
-    mean: float
+    Without a mean, the capacity checks take the mean of the log-normal that fits the percentiles
+    (``planner.capacity.latency.mean_tokens``).
+    """
+
+    mean: float | None = None
     p50: float | None = None
     p90: float | None = None
     p99: float | None = None
@@ -590,14 +594,11 @@ class TokenLengths:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 1):
                 raise InputError(f"token length {name} must be ≥ 1, got {value!r}")
+        if self.mean is None and self.p50 is None:
+            raise InputError("token lengths need a mean or a p50")
         given = [v for v in (self.p50, self.p90, self.p99) if v is not None]
         if given != sorted(given):
             raise InputError(f"token length percentiles must not decrease (p50 ≤ p90 ≤ p99), got {given}")
-
-    @property
-    def tokens(self) -> int:
-        """The mean as a whole number of tokens (what a roofline scenario takes)."""
-        return max(1, round(self.mean))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

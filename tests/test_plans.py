@@ -158,7 +158,21 @@ def test_token_lengths_invariants():
         TokenLengths(mean=100, p50=300, p90=200)
     with pytest.raises(InputError):
         TokenLengths(mean=0.5)
-    assert TokenLengths(mean=99.6).tokens == 100
+    with pytest.raises(InputError):
+        TokenLengths(p99=300)
+
+
+def test_mean_from_percentiles_is_the_log_normal_mean():
+    import math
+
+    from planner.capacity.latency import mean_tokens
+
+    assert mean_tokens(TokenLengths(mean=512)) == 512
+    lengths = TokenLengths(p50=1000, p99=4000)
+    sigma = math.log(4) / 2.3263478740408408
+    assert mean_tokens(lengths) == pytest.approx(1000 * math.exp(sigma**2 / 2))
+    assert mean_tokens(lengths) > 1000
+    assert mean_tokens(TokenLengths(p50=300)) == 300
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)

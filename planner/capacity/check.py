@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from planner.capacity.latency import Traffic, monthly, traffic_at, verifier_seconds
+from planner.capacity.latency import Traffic, mean_tokens, monthly, traffic_at, verifier_seconds
 from planner.cost import roofline
 from planner.cost.methods import search_cost
 from planner.cost.traffic import LatencySlo
@@ -188,7 +188,8 @@ def resolve(plan: Plan, catalog) -> Resolved:
         engine = roofline.Engine() if d.max_batch is None else roofline.Engine(max_batch=d.max_batch)
         scenario = roofline.Scenario(
             model=model, hardware=hardware, tp=d.tp, pp=d.pp, replicas=1, weight_precision=weights, kv_precision=kv,
-            batch=None, prompt_tokens=w.prompt_tokens.tokens, output_tokens=w.output_tokens.tokens, engine=engine,
+            batch=None, prompt_tokens=max(1, round(mean_tokens(w.prompt_tokens))),
+            output_tokens=max(1, round(mean_tokens(w.output_tokens))), engine=engine,
         )
         try:
             roofline.validate(scenario)
@@ -223,11 +224,11 @@ def check_files(paths, catalog) -> CheckResult:
 
 def load_multiplier(r: Resolved) -> float:
     """Generated sequences per request relative to one sample (k for sampling; tree search and its overhead included)."""
-    d, w = r.plan.deployment, r.plan.workload
-    cost = search_cost(d.method, generator=r.scenario.model, samples=d.samples, prompt_tokens=w.prompt_tokens.mean,
-                       output_tokens=w.output_tokens.mean, verifier=r.reward_model,
+    d, s = r.plan.deployment, r.scenario
+    cost = search_cost(d.method, generator=s.model, samples=d.samples, prompt_tokens=s.prompt_tokens,
+                       output_tokens=s.output_tokens, verifier=r.reward_model,
                        n_steps=_TREE_STEPS if lookup_method(d.method).tree else None)
-    return float(cost.generated_tokens) / w.output_tokens.mean
+    return float(cost.generated_tokens) / s.output_tokens
 
 
 # Tree searches score a node per reasoning step; Wu et al. 2024 split MATH solutions into steps at

@@ -42,6 +42,16 @@ def spread(lengths: TokenLengths) -> traffic.LengthSpread:
     return traffic.LengthSpread(p50_tokens=lengths.p50, p90_tokens=lengths.p90, p99_tokens=lengths.p99)
 
 
+def mean_tokens(lengths: TokenLengths) -> float:
+    """The mean length: as given, or that of the log-normal the traffic model fits to the percentiles (p50·e^{σ²/2})."""
+    import math
+
+    if lengths.mean is not None:
+        return float(lengths.mean)
+    sigma = spread(lengths).sigma(float(lengths.p50))  # with a p50 the shape comes from the percentile ratio alone
+    return float(lengths.p50) * math.exp(sigma * sigma / 2.0)
+
+
 def verifier_seconds(s: roofline.Scenario, reward_model, samples: int) -> float:
     """Reward-model scoring of ``samples`` outputs after the shared prompt: one forward pass over their tokens (s)."""
     if reward_model is None:

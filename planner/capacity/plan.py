@@ -79,6 +79,7 @@ def choose_model(draft: Plan, catalog, *, hardware: list[str] | None = None) -> 
     Returns the draft with those fields filled and a note, or the reason nothing reaches the target.
     """
     from planner.capacity.check import load_law
+    from planner.capacity.latency import mean_tokens
     from planner.optimizer.request import SearchRequest
     from planner.optimizer.search import prepare, recommend
 
@@ -95,7 +96,7 @@ def choose_model(draft: Plan, catalog, *, hardware: list[str] | None = None) -> 
         precisions=(d.precision,) if draft.given("deployment.precision") else None,
         methods=(d.method,) if draft.given("deployment.method") else None,
         max_samples=d.samples if draft.given("deployment.samples") else 1024,
-        prompt_tokens=w.prompt_tokens.mean, output_tokens=w.output_tokens.mean,
+        prompt_tokens=mean_tokens(w.prompt_tokens), output_tokens=mean_tokens(w.output_tokens),
         reward_model=d.reward_model,
     )
     rec = recommend(catalog, law, law_source, request)

@@ -205,7 +205,7 @@ def _lengths(f: PlanField, value: Any) -> TokenLengths:
     if "mean" not in got and "p50" not in got:
         raise _Bad("expected at least 'mean' or 'p50' (tokens), e.g. {mean: 800, p99: 3000}")
     try:
-        return TokenLengths(mean=got.get("mean", got.get("p50", 1.0)), p50=got.get("p50"), p90=got.get("p90"), p99=got.get("p99"))
+        return TokenLengths(mean=got.get("mean"), p50=got.get("p50"), p90=got.get("p90"), p99=got.get("p99"))
     except InputError as exc:
         raise _Bad(str(exc)) from None
 
@@ -315,7 +315,7 @@ def _consistency(c: Checker, v: Mapping[str, Any]) -> None:
         c.fail("deployment.ep", f"expected a divisor of tp × attention_dp = {tp * dp} (experts are sharded over those ranks), got {ep}")
     for name in ("prompt_tokens", "output_tokens"):
         lengths = v[f"workload.{name}"]
-        if isinstance(lengths, TokenLengths) and lengths.p99 is not None and lengths.p99 < lengths.mean:
+        if isinstance(lengths, TokenLengths) and None not in (lengths.p99, lengths.mean) and lengths.p99 < lengths.mean:
             c.fail(f"workload.{name}", f"p99 ({lengths.p99:g}) is below the mean ({lengths.mean:g})")
 
 
