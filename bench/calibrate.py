@@ -1,14 +1,23 @@
-"""Calibrate the efficiency blocks of the hardware profiles on measured_perf_calibration.csv.
+"""Calibrate hardware efficiency blocks and engine fixed costs on measured_perf_calibration.csv.
 
-Usage: python bench/calibrate.py [--write]
+Usage: python bench/calibrate.py [--write] [--rows] [--cross-validate]
 
 What is fitted (scipy least_squares, soft_l1 loss, on log(predicted / measured)):
-  per device with measurements: compute (fraction of dense peak), memory_bandwidth (fraction of peak);
-  per device group ('server' = datacenter GPUs, 'client' = every other class): compute_half_tokens,
-  step_overhead, layer_overhead, dequant_bandwidth; shared by all: interconnect, collective_latency.
+  hardware, per device with measurements: compute fraction for each compute precision it has rows
+    for (fp16 = bf16/fp16/int4-W4A16 matmuls, fp8), and memory_bandwidth;
+  hardware, per device group ('server' = datacenter GPUs, 'client' = every other class) and
+    precision: compute, compute_half_tokens; per group: memory_bandwidth, dequant_bandwidth;
+    shared: interconnect;
+  engines: step and layer overheads of trtllm (TensorRT-LLM and FasterTransformer rows) and of
+    generic (llama.cpp, TinyChat, MLC, HF transformers rows); collective step latency per link kind
+    (fabric, pcie), shared by both engines (only TensorRT-LLM rows use tensor parallelism).
 Per-device fractions are pulled toward their group's value (a weak prior, so a device with two rows
-cannot run away), and devices without measurements get their group's value. With ``--write`` the
-efficiency block of every built-in hardware profile is rewritten (only that block).
+cannot run away); devices and precisions without measurements get their group's values. With
+``--write`` the efficiency block of every built-in hardware profile and the overheads/allreduce blocks
+of the engine profiles are rewritten (vllm and sglang take trtllm's fixed costs), and the p10-p90 bands
+of measured/predicted per regime go to profiles/calibration/bands.yaml.
+``--cross-validate`` leaves each device out in turn (warm-started from the full fit, so it finishes
+in a few minutes on two cores).
 """
 
 from __future__ import annotations
@@ -25,14 +34,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from calibration_rows import DATA, load_cases  # noqa: E402
+from calibration_rows import DATA, load_cases, regimes
 
-from planner.cost.roofline import estimate  # noqa: E402
-from planner.domain import Efficiency  # noqa: E402
-from planner.files.catalog import Catalog, bundled_dir  # noqa: E402
+from planner.cost.roofline import estimate
+from planner.domain import Efficiency
+from planner.files.catalog import Catalog, bundled_dir
 
 GROUP = {"datacenter-gpu": "server"}
 PRIOR_WEIGHT = 0.35  # pseudo-residual weight per logit unit of a device's departure from its group
+ENGINES = ("trtllm", "generic")
 
 
 def group_of(device_class: str) -> str:
@@ -47,153 +57,263 @@ def sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
+def compute_key(case) -> str:
+    s = case.scenario
+    return s.hardware.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)[1].replace("bf16", "fp16")
+
+
 @dataclasses.dataclass
 class Layout:
-    devices: list[str]
-    groups: list[str]
+    """Names of the fitted parameters (in the transformed space) and their starting values."""
 
-    def names(self) -> list[str]:
-        out = []
-        for g in self.groups:
-            out += [f"{g}.compute", f"{g}.memory_bandwidth", f"{g}.compute_half_tokens", f"{g}.step_overhead",
-                    f"{g}.layer_overhead", f"{g}.dequant_bandwidth"]
-        out += ["interconnect", "collective_latency"]
-        for d in self.devices:
-            out += [f"{d}.compute", f"{d}.memory_bandwidth"]
-        return out
+    names: list[str]
+    x0: list[float]
+
+    @classmethod
+    def for_cases(cls, cases) -> Layout:
+        names, x0 = [], []
+
+        def add(name, value):
+            names.append(name)
+            x0.append(value)
+
+        groups = sorted({group_of(c.scenario.hardware.device_class) for c in cases})
+        for g in groups:
+            precs = sorted({compute_key(c) for c in cases if group_of(c.scenario.hardware.device_class) == g})
+            for p in precs:
+                add(f"{g}.compute.{p}", logit(0.6))
+                add(f"{g}.half.{p}", math.log(100.0))
+            add(f"{g}.memory_bandwidth", logit(0.8))
+            add(f"{g}.dequant_bandwidth", logit(0.7))
+        add("interconnect", logit(0.7))
+        for e in ENGINES:
+            add(f"{e}.step", math.log(30e-6))
+            add(f"{e}.layer", math.log(3e-6))
+        add("latency.fabric", math.log(10e-6))
+        add("latency.pcie_extra", math.log(10e-6))  # PCIe steps cost at least a fabric step: pcie = fabric + extra
+        for d in sorted({c.scenario.hardware.id for c in cases}):
+            for p in sorted({compute_key(c) for c in cases if c.scenario.hardware.id == d}):
+                add(f"{d}.compute.{p}", logit(0.6))
+            add(f"{d}.memory_bandwidth", logit(0.8))
+        return cls(names, x0)
 
 
-def unpack(x: np.ndarray, layout: Layout) -> tuple[dict, dict, dict]:
-    i = 0
-    groups = {}
-    for g in layout.groups:
-        c, m, h, so, lo, dq = x[i:i + 6]
-        i += 6
-        groups[g] = dict(compute=sigmoid(c), memory_bandwidth=sigmoid(m), compute_half_tokens=math.exp(h),
-                         step_overhead_s=math.exp(so), layer_overhead_s=math.exp(lo), dequant_bandwidth=sigmoid(dq),
-                         _c=c, _m=m)
-    shared = dict(interconnect=sigmoid(x[i]), collective_latency_s=math.exp(x[i + 1]))
-    i += 2
-    devices = {}
-    for d in layout.devices:
-        devices[d] = dict(_c=x[i], _m=x[i + 1], compute=sigmoid(x[i]), memory_bandwidth=sigmoid(x[i + 1]))
-        i += 2
-    return groups, shared, devices
+def values(x: np.ndarray, layout: Layout) -> dict[str, float]:
+    """Parameters in natural units (fractions, rows, seconds)."""
+    out = {}
+    for name, v in zip(layout.names, x):
+        kind = name.split(".")[-1] if not name.startswith("latency.") else "latency"
+        if ".half." in name or kind in ("step", "layer", "latency"):
+            out[name] = math.exp(v)
+        else:
+            out[name] = sigmoid(v)
+    return out
 
 
-def efficiency_for(device_id: str, device_class: str, groups, shared, devices, note: str) -> Efficiency:
-    g = groups.get(group_of(device_class)) or groups["server"]
-    d = devices.get(device_id, {})
+def efficiency_for(hw, p: dict[str, float], note: str) -> Efficiency:
+    """The efficiency block of device ``hw`` under fitted values ``p`` (device values where fitted, else its group's)."""
+    g = group_of(hw.device_class)
+    if f"{g}.memory_bandwidth" not in p:
+        g = "server"
+    compute, half = {}, {}
+    for prec in ("fp16", "fp8"):
+        group_value = p.get(f"{g}.compute.{prec}")
+        value = p.get(f"{hw.id}.compute.{prec}", group_value)
+        if value is not None:
+            compute[prec] = value
+        if f"{g}.half.{prec}" in p:
+            half[prec] = p[f"{g}.half.{prec}"]
+    # int8 and fp4 have no rows: they take fp8's values (the same doubled- or quadrupled-rate tensor paths
+    # reach a similar fraction of their peak), where the device group has fp8 rows.
+    for other in ("int8", "fp4"):
+        if "fp8" in compute:
+            compute[other] = compute["fp8"]
+        if "fp8" in half:
+            half[other] = half["fp8"]
+    compute["default"] = compute.get("fp16", next(iter(compute.values())))
+    half["default"] = half.get("fp16", next(iter(half.values())))
     return Efficiency(
-        compute=d.get("compute", g["compute"]),
-        memory_bandwidth=d.get("memory_bandwidth", g["memory_bandwidth"]),
-        compute_half_tokens=g["compute_half_tokens"],
-        dequant_bandwidth=g["dequant_bandwidth"],
-        interconnect=shared["interconnect"],
-        step_overhead_s=g["step_overhead_s"],
-        layer_overhead_s=g["layer_overhead_s"],
-        collective_latency_s=shared["collective_latency_s"],
-        calibrated=device_id in devices,
+        compute=compute,
+        compute_half_tokens=half,
+        memory_bandwidth=p.get(f"{hw.id}.memory_bandwidth", p[f"{g}.memory_bandwidth"]),
+        dequant_bandwidth=p[f"{g}.dequant_bandwidth"],
+        interconnect=p["interconnect"],
+        calibrated=any(k.startswith(hw.id + ".") for k in p),
         note=note,
     )
 
 
-def fit(cases):
+def engine_for(engine, p: dict[str, float], source: str | None = None):
+    src = source or engine.id
+    latency = dict(engine.allreduce_step_latency_s)
+    latency["fabric"] = p["latency.fabric"]
+    latency["pcie"] = p["latency.fabric"] + p["latency.pcie_extra"]
+    latency["network"] = max(latency["network"], latency["pcie"])  # not fitted: no multi-node rows
+    return dataclasses.replace(engine, step_overhead_s=p[f"{src}.step"], layer_overhead_s=p[f"{src}.layer"],
+                               allreduce_step_latency_s=latency)
+
+
+def apply(case, p: dict[str, float]):
+    """The case's scenario with fitted hardware efficiency and engine fixed costs."""
+    s = case.scenario
+    hw = dataclasses.replace(s.hardware, efficiency=efficiency_for(s.hardware, p, ""))
+    return dataclasses.replace(s, hardware=hw, engine=engine_for(s.engine, p))
+
+
+def predict(case, p):
+    return case.extract(estimate(apply(case, p)))
+
+
+def fitted_rows(cases):
+    """Rows the fit uses: all but the llama.cpp/MLC 2023 prefill-throughput averages (runs of unstated length,
+    'use with care' in shared/data/README.md), which are still reported by bench/fidelity.py."""
+    return [c for c in cases if c.metric != "prefill_throughput"]
+
+
+def fit(cases, x0: np.ndarray | None = None, max_nfev: int = 400):
     from scipy.optimize import least_squares
 
-    devices = sorted({c.scenario.hardware.id for c in cases})
-    groups = sorted({group_of(c.scenario.hardware.device_class) for c in cases} | {"server", "client"})
-    layout = Layout(devices, groups)
-    x0 = []
-    for _ in groups:
-        x0 += [logit(0.6), logit(0.8), math.log(128), math.log(1e-3), math.log(1e-5), logit(0.6)]
-    x0 += [logit(0.7), math.log(8e-6)]
-    for _ in devices:
-        x0 += [logit(0.6), logit(0.8)]
-    x0 = np.array(x0)
+    cases = fitted_rows(cases)
+
+    layout = Layout.for_cases(cases)
+    start = np.array(layout.x0 if x0 is None else x0)
+    priors = []
+    for i, name in enumerate(layout.names):
+        parts = name.split(".")
+        if parts[0] in ("server", "client") or len(parts) < 2 or parts[1] not in ("compute", "memory_bandwidth"):
+            continue
+        cls = next(c.scenario.hardware.device_class for c in cases if c.scenario.hardware.id == parts[0])
+        gname = ".".join([group_of(cls), *parts[1:]])
+        if gname in layout.names:
+            priors.append((i, layout.names.index(gname)))
 
     def residuals(x):
-        groups_p, shared, devs = unpack(x, layout)
-        res = []
-        for case in cases:
-            hw = case.scenario.hardware
-            eff = efficiency_for(hw.id, hw.device_class, groups_p, shared, devs, "")
-            sc = dataclasses.replace(case.scenario, hardware=dataclasses.replace(hw, efficiency=eff))
-            res.append(math.log(case.extract(estimate(sc)) / case.measured))
-        for d in devices:
-            cls = next(c.scenario.hardware.device_class for c in cases if c.scenario.hardware.id == d)
-            g = groups_p[group_of(cls)]
-            res += [PRIOR_WEIGHT * (devs[d]["_c"] - g["_c"]), PRIOR_WEIGHT * (devs[d]["_m"] - g["_m"])]
+        p = values(x, layout)
+        res = [math.log(predict(c, p) / c.measured) for c in cases]
+        res += [PRIOR_WEIGHT * (x[i] - x[j]) for i, j in priors]
         return np.array(res)
 
-    result = least_squares(residuals, x0, loss="soft_l1", f_scale=0.2, x_scale="jac", max_nfev=400)
+    result = least_squares(residuals, start, loss="soft_l1", f_scale=0.2, x_scale="jac", max_nfev=max_nfev)
     return layout, result
 
 
-def format_block(eff: Efficiency) -> str:
-    def us(seconds: float) -> str:
-        return f"{seconds * 1e6:.3g} us"
+def format_efficiency(eff: Efficiency) -> str:
+    def table(mapping) -> str:
+        return "{" + ", ".join(f"{k}: {v:.3g}" for k, v in mapping.items()) + "}"
 
     return (
         "efficiency:\n"
-        f"  compute: {eff.compute:.3f}\n"
+        f"  compute: {table(eff.compute)}   # fraction of each precision's dense peak (large matmuls)\n"
+        f"  compute_half_tokens: {table({k: round(v) for k, v in eff.compute_half_tokens.items()})}\n"
         f"  memory_bandwidth: {eff.memory_bandwidth:.3f}\n"
-        f"  compute_half_tokens: {eff.compute_half_tokens:.0f}\n"
         f"  dequant_bandwidth: {eff.dequant_bandwidth:.3f}\n"
         f"  interconnect: {eff.interconnect:.3f}\n"
-        f"  step_overhead: {us(eff.step_overhead_s)}\n"
-        f"  layer_overhead: {us(eff.layer_overhead_s)}\n"
-        f"  collective_latency: {us(eff.collective_latency_s)}\n"
         f"  calibrated: {'true' if eff.calibrated else 'false'}\n"
         f"  note: \"{eff.note}\"\n"
     )
 
 
-def rewrite_efficiency(path: Path, block: str) -> None:
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.3g} us"
+
+
+def rewrite_block(path: Path, key: str, block: str) -> None:
     text = path.read_text(encoding="utf-8")
-    new, n = re.subn(r"^efficiency:\n(?:[ \t]+.*\n|\n)*", block, text, count=1, flags=re.M)
+    new, n = re.subn(rf"^{key}:\n(?:[ \t]+.*\n|\n)*", block, text, count=1, flags=re.MULTILINE)
     if n != 1:
-        raise SystemExit(f"{path}: no efficiency block found")
+        raise SystemExit(f"{path}: no {key} block found")
     path.write_text(new, encoding="utf-8")
+
+
+def write_engine(path: Path, engine, calibrated: bool, note: str) -> None:
+    rewrite_block(path, "overheads", f"overheads:\n  step: {us(engine.step_overhead_s)}\n  layer: {us(engine.layer_overhead_s)}\n")
+    lat = engine.allreduce_step_latency_s
+    algo = engine.allreduce_algorithm
+    rewrite_block(path, "allreduce", "allreduce:\n  algorithm:\n" + "".join(f"    {k}: {algo[k]}\n" for k in ("fabric", "pcie", "network"))
+                  + "  step_latency:\n"
+                  + "".join(f"    {k}: {us(lat[k])}\n" for k in ("fabric", "pcie", "network")))
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^calibrated: .*$", f"calibrated: {'true' if calibrated else 'false'}", text, count=1, flags=re.MULTILINE)
+    text = re.sub(r"^note: .*$", f'note: "{note}"', text, count=1, flags=re.MULTILINE)
+    path.write_text(text, encoding="utf-8")
+
+
+def bands(cases, p) -> dict[str, tuple[float, float, int]]:
+    """p10 and p90 of measured/predicted per regime (and per regime axis, as fallbacks)."""
+    from fidelity import percentile
+
+    ratios: dict[str, list[float]] = {}
+    for c in cases:
+        r = c.measured / predict(c, p)
+        if c.metric in ("output_throughput", "prefill_throughput"):
+            r = 1.0 / r  # a time-like ratio: measured time / predicted time
+        keys = regimes(c.scenario)
+        for key in ("/".join(keys), *keys, "all"):
+            ratios.setdefault(key, []).append(r)
+    return {k: (percentile(v, 0.1), percentile(v, 0.9), len(v)) for k, v in sorted(ratios.items())}
+
+
+def write_bands(table, path: Path) -> None:
+    lines = [
+        "kind: bands",
+        "# Measured time / predicted time on the rows of bench/data/measured_perf_calibration.csv after calibration,",
+        "# per regime (batch-1|batched / single-device|multi-device / datacenter|edge), written by bench/calibrate.py --write.",
+        "# An estimate's band is [low, high] x its predicted times (throughputs divided), from its regime's row when that",
+        "# has at least min_rows rows, else from the narrowest axis that has.",
+        "min_rows: 8",
+        "source: \"bench/calibrate.py --write on bench/data/measured_perf_calibration.csv (copy of shared/data, sources per row)\"",
+        "regimes:",
+    ]
+    for key, (lo, hi, n) in table.items():
+        lines.append(f"  {key}: {{low: {lo:.3f}, high: {hi:.3f}, rows: {n}}}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help="rewrite the efficiency blocks of the built-in profiles")
+    parser.add_argument("--write", action="store_true", help="rewrite the efficiency and engine blocks of the built-in profiles")
     parser.add_argument("--rows", action="store_true", help="print the rows fitted worst")
     parser.add_argument("--cross-validate", action="store_true",
                         help="leave each device out in turn: fit on the others, predict it with its group's values")
     args = parser.parse_args()
     catalog = Catalog()
     cases, total = load_cases(catalog, DATA)
-    if args.cross_validate:
-        cross_validate(cases)
-        return
     layout, result = fit(cases)
-    groups, shared, devices = unpack(result.x, layout)
-    fitted = result.fun[: len(cases)]
-    print(f"cases: {len(cases)} of {total} rows; success={result.success}; nfev={result.nfev}")
+    p = values(result.x, layout)
+    fitted = result.fun[: len(fitted_rows(cases))]
+    print(f"cases: {len(fitted)} fitted, {len(cases)} expressed, of {total} rows; success={result.success}; nfev={result.nfev}")
     print(f"median |log error| {statistics.median(abs(r) for r in fitted):.3f}; rms {math.sqrt(np.mean(fitted ** 2)):.3f}")
-    for g, p in groups.items():
-        print(g, {k: round(v, 6) for k, v in p.items() if not k.startswith("_")})
-    print("shared", {k: round(v, 8) for k, v in shared.items()})
-    for d, p in devices.items():
-        n = sum(1 for c in cases if c.scenario.hardware.id == d)
-        print(f"{d:<22} rows {n:>3}  compute {p['compute']:.3f}  memory_bandwidth {p['memory_bandwidth']:.3f}")
+    for name in layout.names:
+        v = p[name]
+        print(f"  {name:<34} {us(v) if v < 1e-2 and ('step' in name or 'layer' in name or 'latency' in name) else f'{v:.4g}'}")
+    h100 = catalog.hardware("h100-sxm")
+    bf16 = efficiency_for(h100, p, "").compute_for("bf16")
+    print(f"out of sample: h100-sxm bf16 large-matmul efficiency {bf16:.3f} -> {bf16 * 989.5:.0f} TFLOP/s "
+          "(bench/gpu/results/h100_sxm_2026-11-23.json measured 762-774 TFLOP/s at 8k-16k rows)")
     if args.rows:
-        worst_rows(cases, result)
+        worst_rows(fitted_rows(cases), result)
+    if args.cross_validate:
+        cross_validate(cases, result.x, layout)
     if args.write:
-        counts = {d: sum(1 for c in cases if c.scenario.hardware.id == d) for d in devices}
+        counts = {}
+        for c in cases:
+            counts[c.scenario.hardware.id] = counts.get(c.scenario.hardware.id, 0) + 1
         for hw_id in catalog.names("hardware"):
             hw = catalog.hardware(hw_id)
-            if hw_id in devices:
+            if hw_id in counts:
                 note = f"fitted by bench/calibrate.py on {counts[hw_id]} rows of measured_perf_calibration.csv"
             else:
                 note = f"{group_of(hw.device_class)}-group values fitted by bench/calibrate.py; no measurements of this device"
-            eff = efficiency_for(hw_id, hw.device_class, groups, shared, devices, note)
-            rewrite_efficiency(bundled_dir() / "hardware" / f"{hw_id}.yaml", format_block(eff))
-        print("efficiency blocks rewritten")
-
+            rewrite_block(bundled_dir() / "hardware" / f"{hw_id}.yaml", "efficiency", format_efficiency(efficiency_for(hw, p, note)))
+        engines_rows = {e: sum(1 for c in cases if c.scenario.engine.id == e) for e in ENGINES}
+        for eid in ("trtllm", "generic", "vllm", "sglang"):
+            src = eid if eid in ENGINES else "trtllm"
+            note = (f"fitted by bench/calibrate.py on {engines_rows[src]} rows" if src == eid
+                    else "fixed costs copied from trtllm's fit: no rows of this engine in measured_perf_calibration.csv")
+            write_engine(bundled_dir() / "engines" / f"{eid}.yaml", engine_for(catalog.engine(eid), p, src), src == eid, note)
+        write_bands(bands(cases, p), bundled_dir() / "calibration" / "bands.yaml")
+        print("efficiency blocks, engine fixed costs and bands rewritten")
 
 
 def worst_rows(cases, result, n=25) -> None:
@@ -206,25 +326,27 @@ def worst_rows(cases, result, n=25) -> None:
               f"{s.prompt_tokens}/{s.output_tokens} [{c.row['engine'][:26]}]")
 
 
-def cross_validate(cases) -> None:
-    """Leave-one-device-out: how well the group values predict a device the fit has never seen."""
-    from fidelity import percentile
+def cross_validate(cases, x_full, layout_full) -> None:
+    """Leave-one-device-out: fit without a device (warm start from the full fit), predict it with its group's values."""
+    from fidelity import percentile, subset_keys
 
     held: dict[str, list[float]] = {}
+    full = dict(zip(layout_full.names, x_full))
     for device in sorted({c.scenario.hardware.id for c in cases}):
         train = [c for c in cases if c.scenario.hardware.id != device]
         test = [c for c in cases if c.scenario.hardware.id == device]
-        layout, result = fit(train)
-        groups, shared, devices = unpack(result.x, layout)
+        layout = Layout.for_cases(train)
+        x0 = np.array([full.get(n, v) for n, v in zip(layout.names, layout.x0)])
+        layout, result = fit(train, x0=x0, max_nfev=25)
+        p = values(result.x, layout)
         for c in test:
-            hw = c.scenario.hardware
-            eff = efficiency_for(hw.id, hw.device_class, groups, shared, devices, "")
-            sc = dataclasses.replace(c.scenario, hardware=dataclasses.replace(hw, efficiency=eff))
-            err = abs(c.extract(estimate(sc)) - c.measured) / c.measured * 100
-            held.setdefault(c.metric, []).append(err)
+            err = abs(predict(c, p) - c.measured) / c.measured * 100
+            for key in subset_keys(c):
+                held.setdefault(key, []).append(err)
             held.setdefault(f"device {device}", []).append(err)
+        print(f"  left out {device}: {len(test)} rows, nfev {result.nfev}", flush=True)
     for key, errs in sorted(held.items()):
-        print(f"held-out {key:<30} rows {len(errs):>3}  median APE {statistics.median(errs):5.1f}%  p90 {percentile(errs, 0.9):5.1f}%")
+        print(f"held-out {key:<34} rows {len(errs):>3}  median APE {statistics.median(errs):5.1f}%  p90 {percentile(errs, 0.9):5.1f}%")
 
 
 if __name__ == "__main__":

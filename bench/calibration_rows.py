@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from planner.cost.roofline import Estimate, Scenario
+from planner.cost.roofline import Estimate, Scenario, regime
 from planner.domain import precision
 from planner.files.catalog import Catalog
 
@@ -49,6 +49,12 @@ def _precision(text: str) -> str | None:
     return None
 
 
+def engine_of(row: dict) -> str:
+    """Engine profile id for a row: TensorRT-LLM and FasterTransformer rows -> trtllm; every other engine -> generic."""
+    name = row["engine"].lower()
+    return "trtllm" if name.startswith(("tensorrt-llm", "fastertransformer")) else "generic"
+
+
 def _int(text: str, default: int) -> int:
     text = text.strip().lstrip(">")
     return int(text) if text.isdigit() and int(text) > 0 else default
@@ -65,6 +71,14 @@ class Case:
     @property
     def hardware_class(self) -> str:
         return self.scenario.hardware.device_class
+
+    @property
+    def subsets(self) -> tuple[str, ...]:
+        """Regimes this row belongs to (fidelity is reported per subset; bands come from them)."""
+        return regimes(self.scenario)
+
+
+regimes = regime  # one definition, in the cost model (bands are looked up with it)
 
 
 def load_cases(catalog: Catalog | None = None, path: Path = DATA) -> tuple[list[Case], int]:
@@ -83,24 +97,24 @@ def load_cases(catalog: Catalog | None = None, path: Path = DATA) -> tuple[list[
         isl, osl = _int(r["input_len"], 0), _int(r["output_len"], 0)
         if metric == "output_throughput_per_gpu":
             kind, measured, prompt, out = "output_throughput", value * tp * pp, isl, osl
-            extract = lambda e: e.output_tokens_per_s  # noqa: E731
+            extract = lambda e: e.output_tokens_per_s
         elif metric == "output_throughput" and osl:
             kind, measured, prompt, out = "output_throughput", value, isl, osl
-            extract = lambda e: e.output_tokens_per_s  # noqa: E731
+            extract = lambda e: e.output_tokens_per_s
         elif metric in ("output_throughput", "decode_throughput") and batch == 1:
             # batch-1 generation rate: 1 / TPOT. llama-bench tg128 has no prompt.
             kind, measured, prompt, out = "tpot", 1.0 / value, max(isl, 1), 128
-            extract = lambda e: e.tpot_s  # noqa: E731
+            extract = lambda e: e.tpot_s
         elif metric == "TPOT":
             kind, measured, prompt, out = "tpot", value / 1e3, isl or 128, osl or 128
-            extract = lambda e: e.tpot_s  # noqa: E731
+            extract = lambda e: e.tpot_s
         elif metric == "TTFT":
             kind, measured, prompt, out = "ttft", value / 1e3, isl, 1
-            extract = lambda e: e.ttft_s  # noqa: E731
+            extract = lambda e: e.ttft_s
         elif metric == "prefill_throughput":
             prompt = isl or 512  # llama-bench pp512 default
             kind, measured, out = "prefill_throughput", value, 1
-            extract = lambda e, p=prompt: p / e.ttft_s  # noqa: E731
+            extract = lambda e, p=prompt: p / e.ttft_s
         else:
             continue
         if not prompt or not out:
@@ -109,6 +123,7 @@ def load_cases(catalog: Catalog | None = None, path: Path = DATA) -> tuple[list[
         scenario = Scenario(
             model=catalog.model(model_id), hardware=catalog.hardware(hw_id), tp=tp, pp=pp,
             weight_precision=wprec, kv_precision=precision(kp), batch=batch, prompt_tokens=prompt, output_tokens=out,
+            engine=catalog.engine(engine_of(r)),
         )
         cases.append(Case(r, scenario, kind, measured, extract))
     return cases, len(rows)

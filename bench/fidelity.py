@@ -1,9 +1,10 @@
 """Fidelity benchmark: the estimator against every measured row it can express.
 
 Usage: python bench/fidelity.py [--csv PATH] [--rows]
-Prints median and 90th-percentile absolute percentage error per metric and per hardware class,
-and the share of rows expressed. Goal (issue #2): median ≤ 15 %, p90 ≤ 35 % on output throughput,
-TTFT and TPOT.
+Prints median and 90th-percentile absolute percentage error per metric, per hardware class and per
+subset (batch-1 vs batched, single vs multi-device, datacenter vs edge), and the share of rows
+expressed. Goal (issue #2): median ≤ 15 %, p90 ≤ 35 % on output throughput, TTFT and TPOT.
+Leave-one-device-out figures: python bench/calibrate.py --cross-validate.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from calibration_rows import DATA, load_cases  # noqa: E402
+from calibration_rows import DATA, load_cases
 
-from planner.cost.roofline import estimate  # noqa: E402
+from planner.cost.roofline import estimate
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -30,6 +31,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def subset_keys(case) -> list[str]:
+    """Keys a row's error is counted under: all, its metric, and each subset it belongs to."""
+    return ["all", f"metric {case.metric}", *(f"subset {k}" for k in case.subsets)]
+
+
 def errors(cases) -> list[tuple[object, float, float]]:
     out = []
     for case in cases:
@@ -39,14 +45,14 @@ def errors(cases) -> list[tuple[object, float, float]]:
 
 
 def summarise(results) -> str:
-    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    groups: dict[str, list[float]] = defaultdict(list)
     for case, _, err in results:
-        groups[(case.metric, "all")].append(err)
-        groups[(case.metric, case.hardware_class)].append(err)
-        groups[("all", "all")].append(err)
-    lines = [f"{'metric':<20} {'hardware class':<16} {'rows':>5} {'median APE':>11} {'p90 APE':>9}"]
-    for (metric, klass), errs in sorted(groups.items()):
-        lines.append(f"{metric:<20} {klass:<16} {len(errs):>5} {statistics.median(errs):>10.1f}% {percentile(errs, 0.9):>8.1f}%")
+        for key in subset_keys(case):
+            groups[key].append(err)
+        groups[f"class {case.hardware_class}"].append(err)
+    lines = [f"{'rows of':<34} {'rows':>5} {'median APE':>11} {'p90 APE':>9}"]
+    for key, errs in sorted(groups.items()):
+        lines.append(f"{key:<34} {len(errs):>5} {statistics.median(errs):>10.1f}% {percentile(errs, 0.9):>8.1f}%")
     return "\n".join(lines)
 
 

@@ -77,31 +77,145 @@ def precision(name: str) -> Precision:
 HARDWARE_CLASSES = ("datacenter-gpu", "workstation-gpu", "consumer-gpu", "tpu", "edge-soc", "apple-soc", "phone-soc", "pc-soc")
 
 
+# Kinds of link a collective runs over: a direct GPU fabric (NVLink, NVSwitch, xGMI, TPU ICI), PCIe
+# (through the host's switches), or the network between nodes (InfiniBand/RoCE/DCN).
+LINK_KINDS = ("fabric", "pcie", "network")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Efficiency:
-    """Achievable fractions of peak and fixed overheads of a device (calibrated or class defaults).
+    """Achievable fractions of a device's peaks (calibrated, or its group's values).
 
-    compute: fraction of dense peak FLOP/s reached by large matmuls.
+    compute: compute precision (``bf16``, ``fp8``, ...) -> fraction of that precision's dense peak
+        reached by large matmuls; key ``default`` for precisions not listed.
+    compute_half_tokens: same keys -> rows per matmul at which half of ``compute`` is reached
+        (tensor tiles under-filled: eff(m) = compute * m / (m + half)).
     memory_bandwidth: fraction of peak memory bandwidth reached when streaming weights and KV cache.
-    compute_half_tokens: tokens per matmul at which half of ``compute`` is reached
-        (small matmuls under-fill the device: eff(m) = compute * m / (m + half)).
-    dequant_bandwidth: fraction of ``memory_bandwidth`` reached by weight-only 4-bit kernels.
-    interconnect: fraction of link bandwidth reached by all-reduces.
-    step_overhead_s: fixed time per forward pass (launches, sampling, scheduling).
-    layer_overhead_s: fixed time per transformer layer per forward pass.
-    collective_latency_s: fixed latency of one all-reduce.
+    dequant_bandwidth: fraction of ``memory_bandwidth`` reached by weight-only (dequantising) kernels.
+    interconnect: fraction of link bandwidth reached by collectives.
     """
 
-    compute: float
+    compute: Mapping[str, float]
+    compute_half_tokens: Mapping[str, float]
     memory_bandwidth: float
-    compute_half_tokens: float
     dequant_bandwidth: float
     interconnect: float
-    step_overhead_s: float
-    layer_overhead_s: float
-    collective_latency_s: float
     calibrated: bool = False
     note: str = ""
+
+    def compute_for(self, key: str) -> float:
+        """Fraction of peak for compute precision ``key`` (bf16 and fp16 share a value when only one is given)."""
+        return _per_precision(self.compute, key)
+
+    def half_tokens_for(self, key: str) -> float:
+        """Half-saturation rows for compute precision ``key``."""
+        return _per_precision(self.compute_half_tokens, key)
+
+
+def _per_precision(table: Mapping[str, float], key: str) -> float:
+    twin = {"bf16": "fp16", "fp16": "bf16"}.get(key)
+    for k in (key, twin, "default"):
+        if k is not None and k in table:
+            return table[k]
+    raise InputError(f"efficiency has no value for {key} and no 'default'")
+
+
+ALLREDUCE_ALGORITHMS = ("ring", "tree", "one-shot")
+BARE_ENGINE_ID = "none"  # Engine() with no profile: no fixed costs; scheduler limits 1024 sequences / 8192 tokens per pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Engine:
+    """A serving engine: fixed costs per forward pass and per layer, collectives, scheduler limits.
+
+    step_overhead_s: fixed time per forward pass (launch of the step or its CUDA graph, sampling, scheduling).
+    layer_overhead_s: fixed time per transformer layer per forward pass (kernel launches not hidden by graphs).
+    allreduce_algorithm: link kind -> ``ring`` (2(p-1) steps), ``tree`` (2 log2 p steps) or ``one-shot``
+        (one step, every rank reads every other rank's buffer; custom all-reduce kernels over NVLink).
+    allreduce_step_latency_s: link kind (``fabric``, ``pcie``, ``network``) -> latency of one step of a collective.
+    max_batch: most sequences in one step (vLLM ``max_num_seqs``, TensorRT-LLM ``max_batch_size``).
+    max_num_tokens: most tokens in one forward pass (vLLM ``max_num_batched_tokens``, TensorRT-LLM ``max_num_tokens``).
+    chunked_prefill: whether long prompts are split into chunks that share steps with decodes.
+    prefill_chunk_tokens: chunk size when ``chunked_prefill`` (SGLang ``chunked_prefill_size``).
+    """
+
+    id: str = BARE_ENGINE_ID
+    name: str = "no engine (bare roofline: no fixed costs, latency-free collectives)"
+    step_overhead_s: float = 0.0
+    layer_overhead_s: float = 0.0
+    allreduce_algorithm: Mapping[str, str] = field(default_factory=lambda: {"fabric": "ring", "pcie": "ring", "network": "ring"})
+    allreduce_step_latency_s: Mapping[str, float] = field(default_factory=lambda: {"fabric": 0.0, "pcie": 0.0, "network": 0.0})
+    max_batch: int = 1024
+    max_num_tokens: int = 8192
+    chunked_prefill: bool = True
+    prefill_chunk_tokens: int = 8192
+    calibrated: bool = False
+    note: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: str = ""
+    path: str = ""
+
+    @property
+    def max_tokens_per_pass(self) -> int:
+        """Alias of ``max_num_tokens`` (the name the roofline's scheduler used before engine profiles)."""
+        return self.max_num_tokens
+
+    def __post_init__(self) -> None:
+        for kind in LINK_KINDS:
+            if self.allreduce_algorithm.get(kind) not in ALLREDUCE_ALGORITHMS:
+                raise InputError(f"engine {self.id}: allreduce algorithm over {kind} must be one of {', '.join(ALLREDUCE_ALGORITHMS)}")
+        for name in ("max_batch", "max_num_tokens", "prefill_chunk_tokens"):
+            if getattr(self, name) < 1:
+                raise InputError(f"engine {self.id}: {name} must be ≥ 1")
+
+    def allreduce_steps(self, ranks: int, link: str = "fabric") -> float:
+        """Sequential steps (each paying one step latency) of one all-reduce over ``ranks`` ranks on ``link``."""
+        algorithm = self.allreduce_algorithm[link]
+        if ranks <= 1:
+            return 0.0
+        if algorithm == "ring":
+            return 2.0 * (ranks - 1)
+        if algorithm == "tree":
+            return 2.0 * math.ceil(math.log2(ranks))
+        return 1.0
+
+    def allreduce_traffic_factor(self, ranks: int, link: str = "fabric") -> float:
+        """Bytes each rank moves over its link per byte of message (ring/tree 2(p-1)/p; one-shot p-1)."""
+        if ranks <= 1:
+            return 0.0
+        if self.allreduce_algorithm[link] == "one-shot":
+            return float(ranks - 1)
+        return 2.0 * (ranks - 1) / ranks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Band:
+    """p10-p90 of measured time / predicted time over the calibration rows of one regime."""
+
+    low: float
+    high: float
+    rows: int
+    regime: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BandTable:
+    """Bands per regime ('batch-1/single-device/datacenter', and each axis alone, and 'all')."""
+
+    regimes: Mapping[str, Band]
+    min_rows: int = 8
+    source: str = ""
+    path: str = ""
+
+    def for_regime(self, keys: tuple[str, ...]) -> Band | None:
+        """The band of the full regime when it has ``min_rows`` rows, else the narrowest single axis that has, else 'all'."""
+        full = self.regimes.get("/".join(keys))
+        if full is not None and full.rows >= self.min_rows:
+            return full
+        axes = [self.regimes[k] for k in keys if k in self.regimes and self.regimes[k].rows >= self.min_rows]
+        if axes:
+            return max(axes, key=lambda b: b.high / b.low)
+        return self.regimes.get("all")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +236,9 @@ class HardwareProfile:
     price_usd_per_hour: float | None
     efficiency: Efficiency
     interconnect_name: str = ""
+    intra_node_link: str = "fabric"  # one of LINK_KINDS: what links the devices of one node
+    idle_power_w: float | None = None  # None = not published for this device (the power model says what it assumed)
+    power_source: str = ""
     memory_reserve_bytes: float = 0.0
     usable_memory_fraction: float = 0.9
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -81,7 +81,7 @@ def list_profiles(catalog: Catalog, kind: str) -> list[dict[str, Any]]:
 
 def show_profile(catalog: Catalog, name: str, kind: str | None) -> ProfileView:
     """The profile's fields as written, derived values, and the file it came from."""
-    kinds = [kind] if kind else ["model", "hardware", "law"]
+    kinds = [kind] if kind else ["model", "hardware", "engine", "law"]
     for k in kinds:
         try:
             entry = catalog.file(k, name)

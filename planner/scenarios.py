@@ -8,14 +8,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from planner.cost.roofline import MAX_TOKENS, Scenario, default_kv_precision
-from planner.domain import precision
+from planner.domain import Band, precision
 from planner.errors import InputError, PlannerError, short, suggest
 from planner.files.catalog import Catalog
 
-SCENARIO_COLUMNS = ("model", "hardware", "tp", "pp", "replicas", "precision", "kv_precision", "batch", "prompt_tokens", "output_tokens",
-                    "concurrency")
-DEFAULTS = {"tp": "1", "pp": "1", "replicas": "1", "precision": "bf16", "kv_precision": "", "batch": "1", "prompt_tokens": "1024", "output_tokens": "256",
-            "concurrency": ""}
+SCENARIO_COLUMNS = ("model", "hardware", "engine", "tp", "pp", "ep", "attention_dp", "replicas", "precision", "kv_precision", "batch",
+                    "prompt_tokens", "output_tokens", "concurrency")
+DEFAULTS = {"engine": "generic", "tp": "1", "pp": "1", "ep": "1", "attention_dp": "1", "replicas": "1", "precision": "bf16", "kv_precision": "",
+            "batch": "1", "prompt_tokens": "1024", "output_tokens": "256", "concurrency": ""}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,8 +24,11 @@ class ScenarioRequest:
 
     model: str
     hardware: str
+    engine: str = DEFAULTS["engine"]
     tp: str = DEFAULTS["tp"]
     pp: str = DEFAULTS["pp"]
+    ep: str = DEFAULTS["ep"]
+    attention_dp: str = DEFAULTS["attention_dp"]
     replicas: str = DEFAULTS["replicas"]
     precision: str = DEFAULTS["precision"]
     kv_precision: str = DEFAULTS["kv_precision"]
@@ -80,15 +83,82 @@ def _whole(name: str, text: str, *, allow_max: bool = False, maximum: int = MAX_
     return int(value)
 
 
-def build_scenario(catalog: Catalog, request: ScenarioRequest) -> Scenario:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overrides:
+    """What-ifs given on the command line, applied on top of the hardware profile (named in the provenance)."""
+
+    usd_per_hour: float | None = None
+    power_w: float | None = None
+    compute_efficiency: float | None = None  # fraction of peak for large matmuls, every precision
+    bandwidth_efficiency: float | None = None  # fraction of peak memory bandwidth
+
+    @classmethod
+    def parse(cls, *, usd_per_hour: str = "", power_w: str = "", compute_efficiency: str = "", bandwidth_efficiency: str = "") -> Overrides:
+        return cls(
+            usd_per_hour=_positive("--usd-per-hour", usd_per_hour, allow_zero=True),
+            power_w=_positive("--power-w", power_w),
+            compute_efficiency=_fraction("--compute-efficiency", compute_efficiency),
+            bandwidth_efficiency=_fraction("--bandwidth-efficiency", bandwidth_efficiency),
+        )
+
+    def lines(self) -> tuple[str, ...]:
+        out = []
+        if self.usd_per_hour is not None:
+            out.append(f"override --usd-per-hour {self.usd_per_hour:g} replaces the profile's price")
+        if self.power_w is not None:
+            out.append(f"override --power-w {self.power_w:g} replaces the profile's rated power")
+        if self.compute_efficiency is not None:
+            out.append(f"override --compute-efficiency {self.compute_efficiency:g} replaces the profile's compute fractions (every precision)")
+        if self.bandwidth_efficiency is not None:
+            out.append(f"override --bandwidth-efficiency {self.bandwidth_efficiency:g} replaces the profile's memory_bandwidth fraction")
+        return tuple(out)
+
+    def apply(self, hw):
+        eff = hw.efficiency
+        if self.compute_efficiency is not None:
+            eff = dataclasses.replace(eff, compute={"default": self.compute_efficiency})
+        if self.bandwidth_efficiency is not None:
+            eff = dataclasses.replace(eff, memory_bandwidth=self.bandwidth_efficiency)
+        return dataclasses.replace(
+            hw,
+            efficiency=eff,
+            price_usd_per_hour=hw.price_usd_per_hour if self.usd_per_hour is None else self.usd_per_hour,
+            power_w=hw.power_w if self.power_w is None else self.power_w,
+        )
+
+
+def _positive(name: str, text: str, *, allow_zero: bool = False) -> float | None:
+    text = str(text or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise InputError(f"{name}: expected a number, got {text!r}") from None
+    if not (value > 0 or (allow_zero and value == 0)) or not math.isfinite(value):
+        raise InputError(f"{name}: expected a positive number, got {text!r}")
+    return value
+
+
+def _fraction(name: str, text: str) -> float | None:
+    value = _positive(name, text)
+    if value is not None and value > 1:
+        raise InputError(f"{name}: expected a fraction of peak between 0 and 1, got {text!r}")
+    return value
+
+
+def build_scenario(catalog: Catalog, request: ScenarioRequest, overrides: Overrides | None = None) -> Scenario:
     """Look up profiles and parse numbers; raises UnknownNameError / InputError / ProfileError."""
     weights = precision(request.precision)
     kv = precision(request.kv_precision) if request.kv_precision.strip() else default_kv_precision(weights)
     return Scenario(
         model=catalog.model(request.model),
-        hardware=catalog.hardware(request.hardware),
+        hardware=(overrides or Overrides()).apply(catalog.hardware(request.hardware)),
+        engine=catalog.engine(request.engine),
         tp=_whole("tp", request.tp),
         pp=_whole("pp", request.pp),
+        ep=_whole("ep", request.ep),
+        attention_dp=_whole("attention_dp", request.attention_dp),
         replicas=_whole("replicas", request.replicas, maximum=MAX_REPLICAS),
         weight_precision=weights,
         kv_precision=kv,
@@ -109,6 +179,9 @@ class Outcome:
     model_source: str = ""
     hardware_source: str = ""
     served: object | None = None  # serving.ServedEstimate when a concurrency was given
+    engine_source: str = ""
+    band: Band | None = None  # how far measured times strayed from predictions in this regime (calibration)
+    overrides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,24 +213,30 @@ def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
                 seen.add(line)
                 lines.append(line)
         s = o.estimate.scenario
-        hw = s.hardware
+        hw, eng = s.hardware, s.engine
         eff = f"{hw.id} efficiency: {'calibrated' if hw.efficiency.calibrated else 'not calibrated on this device'}" + (
             f" ({hw.efficiency.note})" if hw.efficiency.note else "")
-        for line in (f"model {s.model.id}: {o.model_source}", f"hardware {hw.id}: {o.hardware_source}", eff):
+        engine_line = f"engine {eng.id}: {o.engine_source or 'given in code'}; fixed costs {'calibrated' if eng.calibrated else 'not calibrated'}" + (
+            f" ({eng.note})" if eng.note else "")
+        band_line = ("no calibration band" if o.band is None else
+                     f"band {o.band.regime}: × {o.band.low:.2f}–{o.band.high:.2f} on times, from {o.band.rows} calibration rows")
+        for line in (f"model {s.model.id}: {o.model_source}", f"hardware {hw.id}: {o.hardware_source}", eff, engine_line,
+                     *o.estimate.assumptions, *o.overrides, band_line):
             if line not in seen:
                 seen.add(line)
                 lines.append(line)
     return EstimateReport(outcomes=tuple(outcomes), single=single, assumptions=tuple(lines))
 
 
-def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Outcome:
+def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1, overrides: Overrides | None = None) -> Outcome:
     """Build and estimate one scenario (served at a concurrency when one is given); errors propagate.
 
     An estimate with a number that is not finite is an InputError naming it: no NaN or inf leaves here.
     """
-    from planner.cost.roofline import estimate
+    from planner.cost.roofline import estimate, regime
 
-    scenario = build_scenario(catalog, request)
+    scenario = build_scenario(catalog, request, overrides)
+    band = catalog.bands().for_regime(regime(scenario)) if "bands" in catalog.names("bands") else None
     concurrency = _whole("concurrency", request.concurrency, maximum=MAX_CONCURRENCY) if request.concurrency.strip() else None
     served = None
     if concurrency is not None:
@@ -175,6 +254,9 @@ def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1) -> Ou
         served=served,
         model_source=catalog.describe_source("model", scenario.model.id),
         hardware_source=catalog.describe_source("hardware", scenario.hardware.id),
+        engine_source=catalog.describe_source("engine", scenario.engine.id),
+        band=band,
+        overrides=(overrides or Overrides()).lines(),
     )
 
 
@@ -192,7 +274,7 @@ def check_finite(result, where: str = "") -> None:
                              "model can compute (check tp, replicas, batch, tokens and the profiles' magnitudes)")
 
 
-def iter_rows(catalog: Catalog, path) -> Iterator[Outcome]:
+def iter_rows(catalog: Catalog, path, overrides: Overrides | None = None) -> Iterator[Outcome]:
     """Estimate every row of a scenarios CSV as it is read (memory stays flat with the row count).
 
     A row that cannot be evaluated yields an error entry in its place; the others go on.
@@ -202,20 +284,20 @@ def iter_rows(catalog: Catalog, path) -> Iterator[Outcome]:
     with open_csv_rows(path) as (columns, rows):
         check_columns(columns)
         for i, (_, row) in enumerate(rows, start=1):
-            yield _evaluate_row(catalog, row, i)
+            yield _evaluate_row(catalog, row, i, overrides)
 
 
-def _evaluate_row(catalog: Catalog, row: dict[str, str], i: int) -> Outcome:
+def _evaluate_row(catalog: Catalog, row: dict[str, str], i: int, overrides: Overrides | None = None) -> Outcome:
     request = None
     try:
         request = ScenarioRequest.from_row(row)
-        return evaluate_one(catalog, request, row=i)
+        return evaluate_one(catalog, request, row=i, overrides=overrides)
     except PlannerError as exc:
         return Outcome(row=i, request=request, estimate=None, error=str(exc))
     except (ArithmeticError, ValueError) as exc:  # one row's numbers must never stop the others
         return Outcome(row=i, request=request, estimate=None, error=f"cannot be evaluated: {type(exc).__name__}: {short(str(exc), 120)}")
 
 
-def evaluate_rows(catalog: Catalog, path) -> list[Outcome]:
+def evaluate_rows(catalog: Catalog, path, overrides: Overrides | None = None) -> list[Outcome]:
     """Estimate every row of a scenarios CSV; a row that cannot be evaluated yields an error entry in its place."""
-    return list(iter_rows(catalog, path))
+    return list(iter_rows(catalog, path, overrides))

@@ -28,7 +28,57 @@ def test_estimate_json_has_the_documented_fields():
         assert key in data
     assert set(data["memory_bytes"]) >= {"weights", "kv_cache", "activations", "total", "capacity"}
     assert set(data["bound"]) == {"prefill", "decode"}
-    assert data["profiles"] == {"model": "built-in", "hardware": "built-in"}
+    assert data["profiles"] == {"model": "built-in", "hardware": "built-in", "engine": "built-in"}
+    assert data["engine"] == "generic" and data["ep"] == 1 and data["attention_dp"] == 1
+    band = data["band"]
+    assert band["regime"] == "batch-1/single-device/datacenter" and band["calibration_rows"] >= 8
+    assert band["ttft_s"][0] <= data["ttft_s"] * band["time_factor_high"] and band["ttft_s"][0] < band["ttft_s"][1]
+    assert band["output_tokens_per_s"][0] < data["output_tokens_per_s"] * 1.5
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_every_format_states_the_band_and_the_energy_placeholder(fmt):
+    result = run(*BASE, "--format", fmt)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "band" in text
+    assert "placeholder" in text  # h100-sxm publishes no idle power
+
+
+def test_engine_option_changes_fixed_costs_and_is_reported():
+    generic = json.loads(run(*BASE, "--format", "json").stdout)
+    trt = json.loads(run(*BASE, "--engine", "trtllm", "--format", "json").stdout)
+    assert trt["engine"] == "trtllm"
+    assert trt["decode_step"]["overhead_s"] != generic["decode_step"]["overhead_s"]
+    bad = run(*BASE, "--engine", "trtlm")
+    assert bad.exit_code == 2 and "did you mean 'trtllm'" in bad.output
+
+
+def test_expert_parallel_layout_of_deepseek_v3():
+    result = run("estimate", "-m", "deepseek-v3", "-H", "h200-sxm", "-p", "fp8", "--tp", "1", "--attention-dp", "8", "--ep", "8",
+                 "--batch", "64", "--engine", "sglang", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["fits"] and data["devices"] == 8 and data["ep"] == 8 and data["attention_dp"] == 8
+
+
+def test_tp_that_does_not_divide_the_heads_names_working_layouts():
+    result = run("estimate", "-m", "llama-3.1-8b", "-H", "h100-sxm", "--tp", "3")
+    assert result.exit_code == 2
+    assert "layouts that work: tp ∈ {1, 2, 4, 8, 16, 32}" in result.output
+
+
+def test_overrides_change_the_numbers_and_are_named_in_the_provenance():
+    base = json.loads(run(*BASE, "--format", "json").stdout)
+    over = json.loads(run(*BASE, "--usd-per-hour", "2", "--power-w", "350", "--compute-efficiency", "0.8",
+                          "--bandwidth-efficiency", "0.95", "--format", "json").stdout)
+    assert over["cost_usd_per_million_output_tokens"] < base["cost_usd_per_million_output_tokens"]
+    assert over["tpot_s"] < base["tpot_s"] and over["energy_j_per_output_token"] < base["energy_j_per_output_token"]
+    assert any("--usd-per-hour 2" in line for line in over["overrides"])
+    md = run(*BASE, "--power-w", "350", "--format", "markdown").stdout
+    assert "override --power-w 350" in md
+    bad = run(*BASE, "--compute-efficiency", "1.5")
+    assert bad.exit_code == 2 and "between 0 and 1" in bad.output
 
 
 @pytest.mark.parametrize("fmt,suffix", [("json", "json"), ("markdown", "md"), ("table", "txt")])

@@ -194,8 +194,29 @@ def test_price_only_for_rented_devices(hw_id):
 def test_efficiency_block_has_exemplar_keys(hw_id):
     raw = read_yaml(HARDWARE_DIR / f"{hw_id}.yaml")
     assert list(raw["efficiency"]) == [
-        "compute", "memory_bandwidth", "compute_half_tokens", "dequant_bandwidth", "interconnect",
-        "step_overhead", "layer_overhead", "collective_latency", "calibrated", "note",
+        "compute", "compute_half_tokens", "memory_bandwidth", "dequant_bandwidth", "interconnect", "calibrated", "note",
     ]
+    assert "default" in raw["efficiency"]["compute"] and "default" in raw["efficiency"]["compute_half_tokens"]
+
+
+def test_overheads_in_a_hardware_profile_point_to_engine_profiles(tmp_path):
+    from planner.files.checker import ProfileErrors
+    from planner.files.hardware import parse_hardware
+
+    raw = read_yaml(HARDWARE_DIR / "h100-sxm.yaml")
+    raw["efficiency"]["layer_overhead"] = "5 us"
+    with pytest.raises((ProfileErrors, Exception)) as info:
+        parse_hardware(raw, tmp_path / "h100-sxm.yaml")
+    assert "efficiency.layer_overhead" in str(info.value) and "engine profiles" in str(info.value)
+
+
+@pytest.mark.parametrize("hw_id", ALL_IDS)
+def test_intra_node_link_kind_is_declared_where_devices_are_linked(hw_id):
+    hw = _load(hw_id)
+    raw = read_yaml(HARDWARE_DIR / f"{hw_id}.yaml")
+    if hw.intra_node_bandwidth_bytes_per_s > 0:
+        assert raw["interconnect"]["intra_node_link"] in ("fabric", "pcie")
+        if "PCIe" in raw["interconnect"].get("intra_node_bandwidth_comment", "") or hw_id.endswith("pcie"):
+            assert hw.intra_node_link == "pcie"
     assert list(raw)[:5] == ["kind", "id", "name", "class", "vendor"]
     assert raw["id"] == hw_id

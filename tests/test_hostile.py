@@ -137,11 +137,10 @@ HARDWARE_FIELDS = {
     ("memory", "bandwidth"): (1e6, 1e15, False), ("memory", "reserve"): (0, 1e11, False),
     ("memory", "usable_fraction"): (1e-3, 1, False), ("interconnect", "intra_node_bandwidth"): (0, 1e15, False),
     ("interconnect", "inter_node_bandwidth"): (0, 1e15, False), ("interconnect", "devices_per_node"): (1, 100_000, True),
-    ("power",): (0.1, 1e5, False), ("price", "usd_per_hour"): (0, 1e4, False), ("efficiency", "compute"): (1e-3, 1, False),
-    ("efficiency", "memory_bandwidth"): (1e-3, 1, False), ("efficiency", "compute_half_tokens"): (0, 1e7, False),
+    ("power",): (0.1, 1e5, False), ("price", "usd_per_hour"): (0, 1e4, False), ("efficiency", "compute", "default"): (1e-3, 1, False),
+    ("efficiency", "memory_bandwidth"): (1e-3, 1, False), ("efficiency", "compute_half_tokens", "default"): (0, 1e7, False),
     ("efficiency", "dequant_bandwidth"): (1e-3, 1, False), ("efficiency", "interconnect"): (1e-3, 1, False),
-    ("efficiency", "step_overhead"): (0, 10, False), ("efficiency", "layer_overhead"): (0, 10, False),
-    ("efficiency", "collective_latency"): (0, 10, False),
+    ("idle_power",): (0, 1e5, False),
 }
 MODEL_FIELDS = {
     ("n_layers",): (1, 10_000, True), ("hidden_size",): (1, 10**7, True), ("intermediate_size",): (1, 10**7, True),

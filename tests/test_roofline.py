@@ -6,12 +6,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.cost.roofline import Scenario, decode_step, estimate, forward_pass, max_batch, memory_use, weight_bytes
+from planner.cost.roofline import (
+    Scenario,
+    decode_step,
+    estimate,
+    forward_pass,
+    max_batch,
+    memory_use,
+    weight_bytes,
+)
 from planner.domain import Efficiency, precision
 from planner.errors import InputError
 
-IDEAL = Efficiency(compute=1.0, memory_bandwidth=1.0, compute_half_tokens=0.0, dequant_bandwidth=1.0, interconnect=1.0,
-                   step_overhead_s=0.0, layer_overhead_s=0.0, collective_latency_s=0.0)
+IDEAL = Efficiency(compute={"default": 1.0}, memory_bandwidth=1.0, compute_half_tokens={"default": 0.0}, dequant_bandwidth=1.0,
+                   interconnect=1.0)
 
 
 def scenario(catalog, model="llama-3.1-8b", hardware="h100-sxm", **kw) -> Scenario:
@@ -150,3 +158,98 @@ def test_memory_never_shrinks_as_context_grows(catalog, model, context, extra, b
     s = scenario(catalog, model=model, batch=batch, prompt_tokens=context, output_tokens=1)
     longer = dataclasses.replace(s, prompt_tokens=context + extra)
     assert memory_use(longer, batch).total >= memory_use(s, batch).total
+
+
+# --- issue #9: latency-regime physics ---------------------------------------------------------
+
+
+def test_int4_batch1_decode_is_faster_than_fp16_on_a_bandwidth_bound_device(catalog):
+    """Apple M2 Ultra, Llama-2-7B: every published llama.cpp table shows 4-bit about twice as fast as F16."""
+    def tpot(p):
+        return estimate(scenario(catalog, model="llama-2-7b", hardware="apple-m2-ultra", weight_precision=precision(p),
+                                 kv_precision=precision("fp16"), engine=catalog.engine("generic"))).tpot_s
+    fp16, int8, int4 = tpot("fp16"), tpot("int8"), tpot("int4")
+    assert int4 < int8 < fp16
+    assert 1.5 < fp16 / int4 < 4.0
+
+
+def test_batch1_decode_has_no_compute_floor(catalog):
+    s = scenario(catalog, model="llama-2-7b", hardware="apple-m2-ultra", weight_precision=precision("int4"), kv_precision=precision("fp16"))
+    step = forward_pass(s, batch=1, new_tokens=1, context_tokens=128)
+    assert step.bound == "memory"
+    assert step.compute_s < 0.5 * step.memory_s
+
+
+@pytest.mark.parametrize("hw", ["jetson-agx-orin-64gb", "apple-m2-ultra"])
+def test_bf16_runs_at_the_fp16_rate_where_the_device_has_only_fp16(catalog, hw):
+    def run(p):
+        return estimate(scenario(catalog, hardware=hw, weight_precision=precision(p), kv_precision=precision(p),
+                                 engine=catalog.engine("generic")))
+    bf16, fp16 = run("bf16"), run("fp16")
+    assert bf16.tpot_s == pytest.approx(fp16.tpot_s, rel=1e-9)
+    assert bf16.ttft_s == pytest.approx(fp16.ttft_s, rel=1e-9)
+    assert any("converted to fp16" in a for a in bf16.assumptions)
+
+
+def test_per_precision_compute_efficiency_is_used(catalog):
+    hw = catalog.hardware("h100-sxm")
+    assert hw.efficiency.compute_for("bf16") != hw.efficiency.compute_for("fp8")
+    bf16 = ideal(scenario(catalog, prompt_tokens=4096, output_tokens=1))
+    assert bf16.hardware.efficiency.compute_for("bf16") == 1.0
+
+
+def test_one_pass_accepts_arrays(catalog):
+    import numpy as np
+
+    s = scenario(catalog, model="mixtral-8x7b", tp=2, engine=catalog.engine("trtllm"))
+    batches = np.array([1.0, 8.0, 64.0, 512.0])
+    many = forward_pass(s, batch=batches, new_tokens=1, context_tokens=np.array([100.0, 200.0, 400.0, 800.0]))
+    for i, b in enumerate(batches):
+        one = forward_pass(s, batch=float(b), new_tokens=1, context_tokens=[100.0, 200.0, 400.0, 800.0][i])
+        assert many.time_s[i] == pytest.approx(float(one.time_s), rel=1e-12)
+        assert many.bytes[i] == pytest.approx(float(one.bytes), rel=1e-12)
+
+
+def test_tp_that_does_not_divide_heads_lists_layouts_that_work(catalog):
+    with pytest.raises(InputError) as info:
+        estimate(scenario(catalog, tp=3))
+    assert "tp ∈ {1, 2, 4, 8, 16, 32}" in str(info.value)
+    with pytest.raises(InputError, match="attention-dp"):
+        estimate(scenario(catalog, model="deepseek-v3", hardware="h200-sxm", tp=3))
+
+
+def test_deepseek_v3_expert_parallel_layouts_are_expressible(catalog):
+    """Attention-DP 8 × EP 8 on one H200 node fits; TP16 over two nodes is much slower to first token."""
+    base = {"model": "deepseek-v3", "hardware": "h200-sxm", "weight_precision": precision("fp8"), "kv_precision": precision("fp8"),
+            "batch": 64, "prompt_tokens": 1024, "output_tokens": 256, "engine": catalog.engine("sglang")}
+    dp_ep = estimate(scenario(catalog, tp=1, attention_dp=8, ep=8, **base))
+    assert dp_ep.fits and dp_ep.scenario.devices == 8
+    tp16 = estimate(scenario(catalog, tp=16, **base))
+    assert dp_ep.ttft_s < tp16.ttft_s
+    # expert weights are sharded over the 8 ranks, the rest replicated per attention group
+    m = memory_use(dp_ep.scenario, 64)
+    assert 80e9 < m.weights < 0.3 * dp_ep.scenario.model.total_params
+    # the all-to-all shows up as communication
+    assert dp_ep.decode_step.communication_s > 0
+
+
+def test_ep_must_divide_the_stage_and_needs_an_moe_model(catalog):
+    with pytest.raises(InputError, match="divide"):
+        estimate(scenario(catalog, model="deepseek-v3", hardware="h200-sxm", tp=8, ep=3))
+    with pytest.raises(InputError, match="dense model"):
+        estimate(scenario(catalog, ep=2, tp=2))
+
+
+def test_batch_max_reports_one_consistent_run(catalog):
+    e = estimate(scenario(catalog, batch=None, prompt_tokens=2048, output_tokens=256, engine=catalog.engine("vllm")))
+    pre = float(e.prefill.time_s)
+    assert e.e2e_latency_s == pytest.approx(pre + (256 - 1) * e.tpot_s)
+    assert e.ttft_idle_s < e.ttft_s <= pre
+    assert e.output_tokens_per_s == pytest.approx(e.batch * 256 / e.e2e_latency_s)
+
+
+def test_energy_follows_the_power_model_not_rated_power(catalog):
+    e = estimate(scenario(catalog, engine=catalog.engine("trtllm")))
+    hw = e.scenario.hardware
+    assert hw.power_w * 0.2 <= e.mean_power_w < hw.power_w
+    assert any("idle power" in a for a in e.assumptions)

@@ -31,6 +31,7 @@ class Kind(str, Enum):
     hardware = "hardware"
     model = "model"
     law = "law"
+    engine = "engine"
 
 
 ProfilesOpt = typer.Option(None, "--profiles", metavar="DIR", help="Folder of user profiles (hardware/, models/, laws/); overrides built-ins of the same name. Also PLANNER_PROFILES.", show_default=False)

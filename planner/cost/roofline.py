@@ -1,19 +1,23 @@
-"""Roofline cost model: hardware × model × precision × batch × context × parallelism → time, memory, bound.
+"""Roofline cost model: hardware × model × precision × batch × context × parallelism × engine → time, memory, bound.
 
 Time of one forward pass on one device (Williams et al. 2009 roofline; Pope et al. 2022 §2-3 for
 transformer inference; Kaplan et al. 2020 Table 1 for FLOPs per token)::
 
-    t_pass = max(flops / (peak · eff_c(m)), bytes / (bandwidth · eff_m)) + t_comm + t_overhead
+    t_pass = max(t_compute, t_memory) + t_comm + t_overhead
 
-    eff_c(m)   = compute · m / (m + compute_half_tokens)     m = tokens in the pass (GEMM rows)
-    t_comm     = 2 all-reduces per layer under tensor parallelism (ring: 2(tp-1)/tp · message / link)
-                 + pipeline hand-offs
-    t_overhead = step_overhead + layer_overhead · n_layers   (launches, sampling, scheduling)
+    t_compute  = matmuls: min(tensor tiles, GEMV) at the precision's own efficiency (see below) + attention
+    t_comm     = tensor-parallel all-reduces (2 per layer) + expert-parallel all-to-alls (2 per MoE layer)
+                 + pipeline hand-offs; each collective = steps · step latency (engine, per link kind)
+                 + bytes per rank / (link bandwidth · interconnect efficiency)
+    t_overhead = engine step overhead + engine layer overhead · n_layers
 
-Prefill runs the whole prompt as one pass (``batch × prompt`` tokens). Decode runs ``output``
-passes of ``batch`` tokens; each pass streams the weights once and every sequence's KV cache.
-Every efficiency factor is a field of the hardware profile (calibrated by ``bench/calibrate.py``).
-All quantities are SI.
+Matmuls of ``m`` rows run either on tensor tiles, ``flops / (peak · compute_p · m / (m + half_p))``
+(under-filled tiles at small m), or, when that is faster, as GEMV on the vector units at their
+peak (``fp32`` peak), which is how engines run batch-1 decode: the weight stream, not a tile, bounds it.
+Prefill runs the prompt in passes of at most the engine's ``max_num_tokens``; decode runs one pass
+per output token. Every efficiency factor is a field of the hardware profile, every fixed cost a
+field of the engine profile (both calibrated by ``bench/calibrate.py``). All quantities are SI.
+Functions of one pass accept numpy arrays for ``batch``, ``new_tokens`` and ``context_tokens``.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner.domain import HardwareProfile, ModelProfile, Precision
+from planner.domain import BARE_ENGINE_ID, Engine, HardwareProfile, ModelProfile, Precision
 from planner.domain import precision as lookup_precision
 from planner.errors import InputError
 
-# Bytes per value of tensor-parallel all-reduce messages: engines reduce activations in 16 bit.
+# Bytes per value of collective messages (all-reduce, all-to-all): engines move activations in 16 bit.
 COMM_BYTES_PER_VALUE = 2.0
 # Activations and logits are held in 16 bit.
 ACTIVATION_BYTES_PER_VALUE = 2.0
@@ -35,52 +39,66 @@ MAX_TOKENS = 10_000_000
 
 # What every roofline estimate assumes (reports print these; docs/method.md explains them).
 ASSUMPTIONS = (
-    "Roofline: time = max(compute, memory) + tensor-parallel communication + fixed overheads, per forward pass (docs/method.md).",
-    "Peaks are dense (no sparsity); achievable fractions of peak come from the hardware profile's efficiency block.",
+    "Roofline: time = max(compute, memory) + collectives (tensor/expert parallel) + the engine's fixed overheads, per forward pass (docs/method.md).",
+    "Peaks are dense (no sparsity); achievable fractions of peak (per precision) come from the hardware profile's efficiency block.",
     "Static batch: every sequence has the same prompt and output length; the prompt is prefilled once, then one decode step per output token.",
-    "batch 'max': the largest batch whose KV cache fits memory, run as an offline max-throughput job (prefill chunks share the device with decodes).",
+    "batch 'max': the largest batch that fits memory and the engine's max batch, run as one offline job (prompts prefilled in turn, then "
+    "decoded together); TTFT is what a request of that run sees, 'TTFT idle' one prompt alone.",
     "Quantized weights keep the embedding and LM head in 16 bit; int4 is W4A16 (group 128), fp4 is NVFP4.",
-    "Energy assumes every device draws its rated power for the whole run; cost uses the profile's hourly price.",
+    "Energy: each device draws idle + (rated − idle) × utilisation (the busier of compute and memory, per phase); cost uses the profile's hourly price.",
+    "Bands: p10–p90 of measured/predicted time over the calibration rows of the estimate's regime (batch-1 or batched, single or "
+    "multi-device, datacenter or edge); they say how far comparable published measurements strayed, not a guarantee.",
 )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Engine:
-    """Serving-engine limits that shape what the hardware can run (defaults follow vLLM / TensorRT-LLM).
-
-    max_batch: largest number of sequences decoded together.
-    max_tokens_per_pass: tokens in one prefill chunk (vLLM ``max_num_batched_tokens``; TensorRT-LLM
-        ``max_num_tokens``, default 8192); sizes the activation workspace.
-    """
-
-    max_batch: int = 1024
-    max_tokens_per_pass: int = 8192
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
-    """One deployment question: which model, on what, how split, at what precision and load."""
+    """One deployment question: which model, on what, how split, at what precision and load, under which engine.
+
+    Parallelism of one replica: ``tp`` tensor-parallel ranks per attention group, ``attention_dp``
+    attention groups that split the batch (data-parallel attention; MoE only), ``ep`` expert-parallel
+    ranks over which the routed experts are sharded (a divisor of tp · attention_dp), ``pp`` stages.
+    ``engine`` defaults to a bare engine: no fixed overheads and latency-free collectives (a bare roofline).
+    """
 
     model: ModelProfile
     hardware: HardwareProfile
     tp: int = 1
     pp: int = 1
+    ep: int = 1
+    attention_dp: int = 1
     replicas: int = 1
     weight_precision: Precision
     kv_precision: Precision
     batch: int | None  # None = the largest batch that fits (offline max-throughput run)
     prompt_tokens: int
     output_tokens: int
-    engine: Engine = field(default_factory=Engine)
+    engine: Engine = field(default_factory=Engine)  # default: a bare engine (no fixed costs, latency-free collectives)
+
+    @property
+    def group(self) -> int:
+        """Devices of one pipeline stage of one replica (attention groups × tensor ranks)."""
+        return self.tp * self.attention_dp
 
     @property
     def devices(self) -> int:
-        return self.tp * self.pp * self.replicas
+        return self.group * self.pp * self.replicas
+
+    @property
+    def max_batch_limit(self) -> int:
+        return self.engine.max_batch
+
+    @property
+    def max_num_tokens(self) -> int:
+        return self.engine.max_num_tokens
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PhaseCost:
-    """Seconds of one phase (prefill, or one decode step) split into its parts, and what bounds it."""
+    """Seconds of one phase (prefill, or one decode step) split into its parts, and what bounds it.
+
+    Fields are floats, or numpy arrays when the pass was evaluated over arrays.
+    """
 
     compute_s: float
     memory_s: float
@@ -98,7 +116,8 @@ class PhaseCost:
 
     @property
     def bound(self) -> str:
-        parts = {"compute": self.compute_s, "memory": self.memory_s, "communication": self.communication_s}
+        parts = {"compute": float(self.compute_s), "memory": float(self.memory_s), "communication": float(self.communication_s),
+                 "overhead": float(self.overhead_s)}
         return max(parts, key=parts.__getitem__)
 
 
@@ -134,17 +153,20 @@ class Estimate:
     max_batch: int
     prefill: PhaseCost
     decode_step: PhaseCost  # at the mean context of the decode phase
-    ttft_s: float
+    ttft_s: float  # as a request of this run sees it
+    ttft_idle_s: float  # one prompt alone on an idle deployment
     tpot_s: float
     e2e_latency_s: float
     output_tokens_per_s: float  # whole deployment (all replicas)
     total_tokens_per_s: float
     memory: MemoryUse
     energy_j_per_output_token: float
+    mean_power_w: float  # per device, over the run
     cost_usd_per_million_output_tokens: float | None
     compute_precision: str
     mode: str  # "static" or "max-throughput"
     warnings: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
 
     @property
     def fits(self) -> bool:
@@ -162,6 +184,13 @@ def weight_bytes(model: ModelProfile, weights: Precision) -> float:
     return body * weights.bytes_per_value + embed * max(2.0, weights.bytes_per_value)
 
 
+def routed_expert_bytes(model: ModelProfile, weights: Precision) -> float:
+    """Bytes of every routed expert of every MoE layer (what expert parallelism shards); 0 for dense models."""
+    if model.moe is None:
+        return 0.0
+    return model.n_moe_layers * model.moe.n_experts * model.expert_params_per_layer() * weights.bytes_per_value
+
+
 def _kv_shard(model: ModelProfile, tp: int) -> float:
     """Fraction of one sequence's KV cache held by one tensor-parallel rank.
 
@@ -172,7 +201,7 @@ def _kv_shard(model: ModelProfile, tp: int) -> float:
     return math.ceil(model.n_kv_heads / tp) / model.n_kv_heads if tp <= model.n_kv_heads else 1.0 / model.n_kv_heads
 
 
-def activation_bytes(model: ModelProfile, tokens_per_pass: int, tp: int) -> float:
+def activation_bytes(model: ModelProfile, tokens_per_pass: float, tp: int) -> float:
     """Peak activation workspace of one pass: hidden states, MLP intermediates and logits (16 bit)."""
     ffn = (model.moe.expert_intermediate_size * model.moe.n_active) if model.moe else model.intermediate_size
     per_token = 4 * model.hidden_size + 2 * ffn / tp + model.vocab_size / tp
@@ -180,13 +209,21 @@ def activation_bytes(model: ModelProfile, tokens_per_pass: int, tp: int) -> floa
 
 
 def memory_use(s: Scenario, batch: int) -> MemoryUse:
-    """Bytes per device at ``batch`` sequences of ``prompt + output`` tokens."""
-    shards = s.tp * s.pp
+    """Bytes per device at ``batch`` sequences (per replica) of ``prompt + output`` tokens.
+
+    Routed experts are sharded over every device of a stage (ep experts-ways × the rest tensor-wise);
+    everything else (attention, dense MLP, shared experts, embeddings) over the tp ranks of an
+    attention group, and replicated across attention groups. Each attention group holds the KV cache
+    of its share of the batch.
+    """
     hw = s.hardware
-    kv = batch * s.model.kv_cache_bytes(s.prompt_tokens + s.output_tokens, s.kv_precision.bytes_per_value)
-    tokens_per_pass = min(batch * s.prompt_tokens, max(s.engine.max_tokens_per_pass, batch))
+    experts = routed_expert_bytes(s.model, s.weight_precision)
+    rest = weight_bytes(s.model, s.weight_precision) - experts
+    per_group_batch = batch / s.attention_dp
+    kv = per_group_batch * s.model.kv_cache_bytes(s.prompt_tokens + s.output_tokens, s.kv_precision.bytes_per_value)
+    tokens_per_pass = min(per_group_batch * s.prompt_tokens, max(s.max_num_tokens, per_group_batch))
     return MemoryUse(
-        weights=weight_bytes(s.model, s.weight_precision) / shards,
+        weights=(rest / s.tp + experts / s.group) / s.pp,
         kv_cache=kv * _kv_shard(s.model, s.tp) / s.pp,
         activations=activation_bytes(s.model, tokens_per_pass, s.tp),
         reserve=hw.memory_reserve_bytes + (1.0 - hw.usable_memory_fraction) * hw.memory_capacity_bytes,
@@ -195,32 +232,23 @@ def memory_use(s: Scenario, batch: int) -> MemoryUse:
 
 
 def max_batch(s: Scenario) -> int:
-    """Largest batch whose weights, KV cache, activations and reserve fit every device (0 if none)."""
-    per_seq = memory_use(s, 1).kv_cache
+    """Largest batch (per replica) whose weights, KV cache, activations and reserve fit every device (0 if none)."""
+    per_seq = memory_use(s, 1).kv_cache - memory_use(s, 0).kv_cache
     free = s.hardware.memory_capacity_bytes - memory_use(s, 0).total
     if per_seq <= 0:
-        return s.engine.max_batch
+        return s.max_batch_limit
     guess = int(max(0.0, free) // per_seq)
-    guess = min(guess, s.engine.max_batch)
-    if guess == 0 or memory_use(s, guess).fits:
-        return guess
-    # Activations grow a little with batch, so the KV-only guess can be a few too many: memory use rises
-    # with batch, so bisect for the largest batch that fits.
-    lo, hi = 0, guess - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if memory_use(s, mid).fits:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    guess = min(guess, s.max_batch_limit)
+    while guess > 0 and not memory_use(s, guess).fits:  # activations grow a little with batch
+        guess -= 1
+    return guess
 
 
 # ---------------------------------------------------------------------------------------------
 # Time
 
 
-def _experts_touched(model: ModelProfile, tokens: float) -> float:
+def _experts_touched(model: ModelProfile, tokens):
     """Expected distinct routed experts a layer reads for ``tokens`` tokens under uniform routing."""
     m = model.moe
     if m is None:
@@ -228,78 +256,175 @@ def _experts_touched(model: ModelProfile, tokens: float) -> float:
     return m.n_experts * (1.0 - (1.0 - m.n_active / m.n_experts) ** tokens)
 
 
-def _weight_bytes_read(model: ModelProfile, weights: Precision, tokens: float) -> float:
-    """Weight bytes streamed by one pass over ``tokens`` tokens (MoE reads only the experts routed to)."""
-    embedding_table = 0.0 if model.tied_embeddings else model.embedding_params * max(2.0, weights.bytes_per_value)
-    held = weight_bytes(model, weights) - embedding_table  # the input embedding is a row lookup, not a stream
+def _routed_matmul_params(model: ModelProfile) -> float:
+    """Routed-expert parameters multiplied per token (n_active experts in every MoE layer)."""
     if model.moe is None:
-        return held
-    unread_experts = model.moe.n_experts - _experts_touched(model, tokens)
-    return held - model.n_moe_layers * unread_experts * model.expert_params_per_layer() * weights.bytes_per_value
+        return 0.0
+    return float(model.n_moe_layers * model.moe.n_active * model.expert_params_per_layer())
 
 
-def compute_efficiency(hw: HardwareProfile, tokens: float) -> float:
-    """Achieved fraction of peak for matmuls with ``tokens`` rows."""
-    eff = hw.efficiency
-    return eff.compute * tokens / (tokens + eff.compute_half_tokens)
+def uses_dequant(s: Scenario) -> bool:
+    """Whether weights are read through a dequantising kernel (weight-only formats; formats the device cannot multiply).
+
+    A 16-bit float run at the other 16-bit float's rate (bf16 on a device with fp16 units only) is
+    converted once at load: same bytes, no dequantisation.
+    """
+    w = s.weight_precision
+    used = s.hardware.peak_flops_for(w.compute, w.compute_fallback)[1]
+    return w.weight_only_dequant or (used != w.compute and w.bytes_per_value < 2.0)
 
 
-def _communication_s(s: Scenario, tokens: float) -> float:
-    """Tensor-parallel all-reduces (two per layer) and pipeline hand-offs for one pass of ``tokens`` tokens."""
-    hw, model = s.hardware, s.model
-    eff = hw.efficiency
-    message = tokens * model.hidden_size * COMM_BYTES_PER_VALUE
-    seconds = 0.0
+def matmul_seconds(hw: HardwareProfile, flops, rows, compute_key: str):
+    """Seconds for matmuls of ``flops`` FLOPs with ``rows`` rows (tokens) each, on one device.
+
+    Tensor tiles reach ``compute_p · m / (m + half_p)`` of the precision's peak (under-filled tiles at
+    small m; the H100 run in bench/gpu/results shows half-saturation near 200 rows for bf16); an engine
+    runs small-m matmuls as GEMV on the vector units when that is faster (peak ``fp32``), so batch-1
+    decode has no compute floor from tile under-fill.
+    """
+    peak, used = hw.peak_flops_for(compute_key, "fp16")
+    eff = hw.efficiency.compute_for(used)
+    half = hw.efficiency.half_tokens_for(used)
+    rows = np.maximum(rows, 1e-9)
+    tensor = flops / (peak * eff) * (rows + half) / rows
+    vector_peak = hw.peak_flops.get("fp32") or peak
+    gemv = flops / (vector_peak * eff)
+    return np.minimum(tensor, gemv)
+
+
+def _link(s: Scenario, devices: int) -> tuple[str, float]:
+    """(link kind, bandwidth per device per direction) for a collective over ``devices`` devices of one replica."""
+    hw = s.hardware
+    if devices <= hw.devices_per_node:
+        return hw.intra_node_link, hw.intra_node_bandwidth_bytes_per_s
+    return "network", hw.inter_node_bandwidth_bytes_per_s
+
+
+def _step_latency(s: Scenario, kind: str) -> float:
+    return s.engine.allreduce_step_latency_s.get(kind, 0.0)
+
+
+def allreduce_seconds(s: Scenario, ranks: int, message_bytes, span: int | None = None):
+    """One all-reduce of ``message_bytes`` per rank over ``ranks`` ranks (Thakur et al. 2005 α-β model).
+
+    steps · step latency (the engine's, per link kind) + traffic factor · message / (link · interconnect),
+    with ring 2(p-1) steps and 2(p-1)/p traffic (Patarasuk and Yuan 2009), tree 2·log2 p steps,
+    one-shot 1 step and p-1 traffic (TensorRT-LLM custom all-reduce). ``span`` = devices the group spans
+    (picks the link; default ``ranks``).
+    """
+    if ranks <= 1:
+        return 0.0 * message_bytes
+    kind, bw = _link(s, span or ranks)
+    steps, traffic = s.engine.allreduce_steps(ranks, kind), s.engine.allreduce_traffic_factor(ranks, kind)
+    return steps * _step_latency(s, kind) + traffic * message_bytes / (bw * s.hardware.efficiency.interconnect)
+
+
+def alltoall_seconds(s: Scenario, ranks: int, bytes_out_per_rank, span: int | None = None):
+    """One all-to-all in which each rank sends ``bytes_out_per_rank`` to the others (one step: direct sends)."""
+    if ranks <= 1:
+        return 0.0 * bytes_out_per_rank
+    kind, bw = _link(s, span or ranks)
+    return _step_latency(s, kind) + bytes_out_per_rank / (bw * s.hardware.efficiency.interconnect)
+
+
+def _communication_s(s: Scenario, tokens):
+    """Collectives of one pass of ``tokens`` tokens (per replica) on one device.
+
+    Tensor parallelism: an all-reduce of the attention output in every layer, and of the MLP output in
+    dense layers (and MoE layers without expert parallelism) (Megatron-LM, Shoeybi et al. 2019 §3).
+    Expert parallelism: dispatch and combine all-to-alls in every MoE layer (GShard, Lepikhin et al.
+    2020 §2; DeepSeek-V3 report §3.4): each token's hidden state goes to the ranks of its n_active
+    experts, the (ep-1)/ep of them that are remote, and comes back; experts split further tensor-wise
+    over group/ep ranks add an all-reduce. Pipeline stages pass the hidden states on.
+    """
+    model = s.model
+    h_bytes = model.hidden_size * COMM_BYTES_PER_VALUE
+    group_tokens = tokens / s.attention_dp
+    seconds = 0.0 * tokens
+    moe_layers = model.n_moe_layers if s.ep > 1 else 0
     if s.tp > 1:
-        link = hw.intra_node_bandwidth_bytes_per_s if s.tp <= hw.devices_per_node else hw.inter_node_bandwidth_bytes_per_s
-        ring = 2.0 * (s.tp - 1) / s.tp * message / (link * eff.interconnect)
-        seconds += model.n_blocks * (ring + eff.collective_latency_s)  # one all-reduce per attention/MLP block
+        per = allreduce_seconds(s, s.tp, group_tokens * h_bytes, span=s.group)
+        # one all-reduce per attention/MLP block (model.n_blocks), less the MoE blocks that expert parallelism combines
+        seconds = seconds + (model.n_blocks - moe_layers) * per
+    if moe_layers:
+        k = model.moe.n_active
+        sent = tokens / s.group * k * h_bytes * (s.ep - 1) / s.ep
+        seconds = seconds + 2 * moe_layers * alltoall_seconds(s, s.ep, sent, span=s.group)
+        expert_tp = s.group // s.ep
+        if expert_tp > 1:
+            seconds = seconds + moe_layers * allreduce_seconds(s, expert_tp, tokens / s.ep * k * h_bytes, span=s.group)
     if s.pp > 1:
-        link = hw.intra_node_bandwidth_bytes_per_s if s.tp * s.pp <= hw.devices_per_node else hw.inter_node_bandwidth_bytes_per_s
-        seconds += (s.pp - 1) * (message / (link * eff.interconnect) + eff.collective_latency_s)
+        kind, bw = _link(s, s.group * s.pp)
+        hop = _step_latency(s, kind) + group_tokens * h_bytes / (bw * s.hardware.efficiency.interconnect)
+        seconds = seconds + (s.pp - 1) * hop
     return seconds
 
 
-def forward_pass(s: Scenario, *, batch: float, new_tokens: float, context_tokens: float) -> PhaseCost:
-    """Cost of one forward pass: ``batch`` sequences each adding ``new_tokens`` after ``context_tokens`` cached ones.
+def forward_pass(s: Scenario, *, batch, new_tokens, context_tokens) -> PhaseCost:
+    """Cost of one forward pass: ``batch`` sequences (per replica) each adding ``new_tokens`` after ``context_tokens`` cached ones.
 
-    Work is divided over tp·pp devices; pipeline stages run one after another for one batch, so the
-    pass takes the per-device time of all stages summed (= total work / tp).
+    Work is divided over the devices of a stage; pipeline stages run one after another for one batch,
+    so the pass takes the per-device time of all stages summed. Accepts numpy arrays.
     """
     model, hw = s.model, s.hardware
+    w = s.weight_precision
     tokens = batch * new_tokens
+    group_tokens = tokens / s.attention_dp
     # Attention over the cache, averaged over the new tokens (causal: positions context .. context+new).
     mean_context = context_tokens + (new_tokens - 1) / 2.0
-    flops = tokens * model.flops_per_token(mean_context)
-    peak, used = hw.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)
-    compute_s = flops / s.tp / (peak * compute_efficiency(hw, tokens / s.pp if s.pp > 1 else tokens))
+    attention_flops = tokens * model.attention_flops_per_token(mean_context)
+    routed = _routed_matmul_params(model)
+    dense_flops = 2.0 * (model.active_matmul_params - routed) * tokens
+    expert_flops = 2.0 * routed * tokens
+    flops = dense_flops + expert_flops + attention_flops
+    compute_key = w.compute
+    # Per device: the dense side runs the group's tokens split tp-ways; experts see every token of the
+    # stage, split over all its devices (each expert's matmul has about tokens·k/E rows).
+    rows_dense = group_tokens / s.pp if s.pp > 1 else group_tokens
+    rows_expert = tokens * model.moe.n_active / model.moe.n_experts if model.moe else rows_dense
+    compute_s = (
+        matmul_seconds(hw, dense_flops / s.attention_dp / s.tp, rows_dense, compute_key)
+        + matmul_seconds(hw, expert_flops / s.group, np.maximum(rows_expert, 1.0), compute_key)
+        + matmul_seconds(hw, attention_flops / s.attention_dp / s.tp, np.maximum(new_tokens, 1.0), "bf16" if compute_key in ("fp4", "int4") else compute_key)
+    )
 
     bandwidth = hw.memory_bandwidth_bytes_per_s * hw.efficiency.memory_bandwidth
-    weights_read = _weight_bytes_read(model, s.weight_precision, tokens)
-    weight_bw = bandwidth * (hw.efficiency.dequant_bandwidth if s.weight_precision.weight_only_dequant or used != s.weight_precision.compute else 1.0)
-    kv_read = batch * model.kv_cache_bytes(context_tokens, s.kv_precision.bytes_per_value) * _kv_shard(model, s.tp) * s.tp
+    weight_bw = bandwidth * (hw.efficiency.dequant_bandwidth if uses_dequant(s) else 1.0)
+    embedding_table = 0.0 if model.tied_embeddings else model.embedding_params * max(2.0, w.bytes_per_value)
+    experts_held = routed_expert_bytes(model, w)
+    rest = weight_bytes(model, w) - embedding_table - experts_held  # the input embedding is a row lookup, not a stream
+    if model.moe is not None:
+        touched = _experts_touched(model, tokens)
+        experts_read = model.n_moe_layers * touched * model.expert_params_per_layer() * w.bytes_per_value
+    else:
+        experts_read = 0.0 * tokens
+    kv_b = s.kv_precision.bytes_per_value
+    shard = _kv_shard(model, s.tp)
+    kv_read = batch * model.kv_cache_bytes(context_tokens, kv_b)
     # Each new token appends its K/V; a Mamba / linear-attention state is rewritten once per sequence per pass.
-    kv_bpv = s.kv_precision.bytes_per_value
-    kv_written = (tokens * model.kv_cache_bytes_per_token(kv_bpv) + batch * model.recurrent_state_bytes(kv_bpv)) * _kv_shard(model, s.tp) * s.tp
-    memory_s = (weights_read / weight_bw + (kv_read + kv_written) / bandwidth) / s.tp
-    overhead_s = hw.efficiency.step_overhead_s + hw.efficiency.layer_overhead_s * model.n_layers
+    kv_written = tokens * model.kv_cache_bytes_per_token(kv_b) + batch * model.recurrent_state_bytes(kv_b)
+    memory_s = (rest / s.tp + experts_read / s.group) / weight_bw + (kv_read + kv_written) / s.attention_dp * shard / bandwidth
+    overhead_s = s.engine.step_overhead_s + s.engine.layer_overhead_s * model.n_layers
     return PhaseCost(
         compute_s=compute_s,
         memory_s=memory_s,
         communication_s=_communication_s(s, tokens),
-        overhead_s=overhead_s,
+        overhead_s=overhead_s + 0.0 * tokens,
         flops=flops,
-        bytes=weights_read + kv_read + kv_written,
+        bytes=rest + experts_read + kv_read + kv_written,
     )
 
 
-def decode_step(s: Scenario, batch: int) -> PhaseCost:
+def decode_step(s: Scenario, batch) -> PhaseCost:
     """Mean decode step over the output: Simpson's rule over the growing context (step time is piecewise linear in it)."""
     p, o = s.prompt_tokens, s.output_tokens
     points = [(p, 1.0), (p + o / 2.0, 4.0), (p + o, 1.0)]
     costs = [forward_pass(s, batch=batch, new_tokens=1, context_tokens=c) for c, _ in points]
     w = [wt / 6.0 for _, wt in points]
-    mean = lambda attr: sum(wi * getattr(c, attr) for wi, c in zip(w, costs))  # noqa: E731
+
+    def mean(attr: str):
+        return sum(wi * getattr(c, attr) for wi, c in zip(w, costs))
+
     return PhaseCost(
         compute_s=mean("compute_s"),
         memory_s=mean("memory_s"),
@@ -310,13 +435,13 @@ def decode_step(s: Scenario, batch: int) -> PhaseCost:
     )
 
 
-def prefill(s: Scenario, batch: int) -> PhaseCost:
-    """Prefill of ``batch`` prompts, run in chunks of at most ``engine.max_tokens_per_pass`` tokens (or one prompt)."""
+def prefill(s: Scenario, batch) -> PhaseCost:
+    """Prefill of ``batch`` prompts, run in passes of at most the engine's ``max_num_tokens`` tokens (or one prompt)."""
     total = batch * s.prompt_tokens
-    chunk = max(s.engine.max_tokens_per_pass, s.prompt_tokens)
-    # Fractional chunks: the last partial chunk rides along with other work (chunked prefill), so
-    # prefill time grows smoothly with the batch instead of jumping at chunk boundaries.
-    n_chunks = max(1.0, total / chunk)
+    chunk = max(s.max_num_tokens, s.prompt_tokens)
+    # Fractional passes: the last partial pass rides along with other work (chunked prefill), so
+    # prefill time grows smoothly with the batch instead of jumping at pass boundaries.
+    n_chunks = np.maximum(1.0, total / chunk)
     per_chunk_batch = batch / n_chunks
     one = forward_pass(s, batch=per_chunk_batch, new_tokens=s.prompt_tokens, context_tokens=0)
     return PhaseCost(
@@ -333,9 +458,18 @@ def prefill(s: Scenario, batch: int) -> PhaseCost:
 # Putting it together
 
 
+def working_layouts(model: ModelProfile, limit: int = 64) -> str:
+    """Tensor-parallel degrees (and, for MoE, attention-DP × EP layouts) that a model accepts, for error messages."""
+    tps = [t for t in range(1, min(model.n_heads, limit) + 1) if model.n_heads % t == 0]
+    text = f"tp ∈ {{{', '.join(str(t) for t in tps)}}} (with any pp ≤ {model.n_layers})"
+    if model.moe is not None:
+        text += "; or attention data parallelism, e.g. --tp 1 --attention-dp 8 --ep 8, with ep dividing tp × attention_dp"
+    return text
+
+
 def validate(s: Scenario) -> None:
     """Raise InputError for scenarios that cannot be evaluated (not for ones that do not fit)."""
-    for name, value in (("tp", s.tp), ("pp", s.pp), ("replicas", s.replicas)):
+    for name, value in (("tp", s.tp), ("pp", s.pp), ("ep", s.ep), ("attention_dp", s.attention_dp), ("replicas", s.replicas)):
         if not isinstance(value, int) or value < 1:
             raise InputError(f"{name} must be a whole number ≥ 1, got {value!r}")
     if s.batch is not None and (not isinstance(s.batch, int) or s.batch < 1):
@@ -347,17 +481,26 @@ def validate(s: Scenario) -> None:
             raise InputError(f"{name} = {value} is absurd (more than {MAX_TOKENS:,} tokens)")
     m, hw = s.model, s.hardware
     if m.n_heads % s.tp:
-        raise InputError(f"tp = {s.tp} must divide the number of attention heads of {m.id} ({m.n_heads})")
+        raise InputError(f"tp = {s.tp} must divide the {m.n_heads} attention heads of {m.id}; layouts that work: {working_layouts(m)}")
+    if m.moe is None and (s.ep > 1 or s.attention_dp > 1):
+        raise InputError(f"{m.id} is a dense model: ep and attention_dp apply to mixture-of-experts models; use --replicas for data parallelism")
+    if m.moe is not None:
+        if s.group % s.ep:
+            raise InputError(f"ep = {s.ep} must divide tp × attention_dp = {s.group} (experts are sharded over the devices of a stage)")
+        if s.ep > m.moe.n_experts:
+            raise InputError(f"ep = {s.ep} exceeds the {m.moe.n_experts} routed experts of {m.id}")
+    if s.batch is not None and s.batch < s.attention_dp:
+        raise InputError(f"batch = {s.batch} is smaller than attention_dp = {s.attention_dp}: every attention group needs a sequence")
     if s.pp > m.n_layers:
         raise InputError(f"pp = {s.pp} exceeds the number of layers of {m.id} ({m.n_layers})")
-    group = s.tp * s.pp
-    if group > hw.devices_per_node and hw.inter_node_bandwidth_bytes_per_s <= 0:
+    span = s.group * s.pp
+    if span > hw.devices_per_node and hw.inter_node_bandwidth_bytes_per_s <= 0:
         raise InputError(
-            f"tp·pp = {group} needs more than one {hw.id} node ({hw.devices_per_node} per node) "
+            f"tp·attention_dp·pp = {span} needs more than one {hw.id} node ({hw.devices_per_node} per node) "
             "and the profile has no inter-node bandwidth"
         )
-    if group > 1 and hw.intra_node_bandwidth_bytes_per_s <= 0 and hw.inter_node_bandwidth_bytes_per_s <= 0:
-        raise InputError(f"{hw.id} has no interconnect in its profile: tp and pp must be 1")
+    if span > 1 and hw.intra_node_bandwidth_bytes_per_s <= 0 and hw.inter_node_bandwidth_bytes_per_s <= 0:
+        raise InputError(f"{hw.id} has no interconnect in its profile: tp, attention_dp and pp must be 1")
 
 
 def scenario_warnings(s: Scenario) -> tuple[str, ...]:
@@ -366,14 +509,79 @@ def scenario_warnings(s: Scenario) -> tuple[str, ...]:
     context = s.prompt_tokens + s.output_tokens
     if context > s.model.max_context:
         notes.append(f"prompt + output = {context:,} tokens exceeds the context window of {s.model.id} ({s.model.max_context:,})")
-    used = s.hardware.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)[1]
-    if used != s.weight_precision.compute and s.weight_precision.compute not in ("fp16",):
-        notes.append(f"{s.hardware.id} has no {s.weight_precision.compute} units: {s.weight_precision.name} weights are dequantised and multiplied at {used}")
+    w = s.weight_precision
+    used = s.hardware.peak_flops_for(w.compute, w.compute_fallback)[1]
+    if used != w.compute and w.compute not in ("fp16", "bf16"):
+        notes.append(f"{s.hardware.id} has no {w.compute} units: {w.name} weights are dequantised and multiplied at {used}")
+    if s.engine.id == BARE_ENGINE_ID:
+        notes.append("no engine profile: per-step and per-layer overheads and collective latencies are not counted")
     return tuple(notes)
 
 
+def scenario_assumptions(s: Scenario) -> tuple[str, ...]:
+    """What this particular estimate assumed (printed with it)."""
+    notes = []
+    w = s.weight_precision
+    used = s.hardware.peak_flops_for(w.compute, w.compute_fallback)[1]
+    if used != w.compute and w.compute in ("fp16", "bf16"):
+        notes.append(f"{s.hardware.id} lists no {w.compute} peak: {w.name} weights are converted to {used} at load and run at its rate (same bytes)")
+    hw = s.hardware
+    if hw.idle_power_w is None:
+        notes.append(f"{hw.id} idle power: placeholder {IDLE_FRACTION_PLACEHOLDER * hw.power_w:,.0f} W ({IDLE_FRACTION_PLACEHOLDER:.0%} of rated "
+                     f"{hw.power_w:,.0f} W; the profile publishes no idle figure): energy is indicative")
+    else:
+        notes.append(f"{hw.id} idle power {hw.idle_power_w:,.0f} W, rated {hw.power_w:,.0f} W ({hw.power_source or 'hardware profile'})")
+    if s.ep > 1 or s.attention_dp > 1:
+        notes.append(f"routed experts sharded over {s.ep} expert-parallel ranks (balanced routing); attention in {s.attention_dp} data-parallel group(s) of tp {s.tp}")
+    return tuple(notes)
+
+
+def regime(s: Scenario) -> tuple[str, ...]:
+    """Calibration regime of a scenario: 'batch-1' or 'batched', 'single-device' or 'multi-device', 'datacenter' or 'edge'.
+
+    The fidelity benchmark reports per regime, and an estimate's band comes from its regime's rows.
+    """
+    return (
+        "batch-1" if (s.batch or 0) == 1 else "batched",
+        "multi-device" if s.group * s.pp > 1 else "single-device",
+        "datacenter" if s.hardware.device_class == "datacenter-gpu" else "edge",
+    )
+
+
+def utilisation(s: Scenario, phase: PhaseCost, devices_in_pass: int) -> float:
+    """Busier of compute and memory as a fraction of the device's peaks over one phase (0..1)."""
+    hw = s.hardware
+    peak, _ = hw.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)
+    t = float(phase.time_s)
+    if t <= 0:
+        return 0.0
+    compute_u = float(phase.flops) / devices_in_pass / (peak * t)
+    memory_u = float(phase.bytes) / devices_in_pass / (hw.memory_bandwidth_bytes_per_s * t)
+    return min(1.0, max(compute_u, memory_u))
+
+
+def device_power_w(hw: HardwareProfile, u: float) -> float:
+    """Power of one device at utilisation ``u``: idle + (rated − idle) · u (a linear power model).
+
+    Idle power comes from the profile when published, else ``IDLE_FRACTION_PLACEHOLDER`` of rated power.
+    """
+    idle = hw.idle_power_w if hw.idle_power_w is not None else IDLE_FRACTION_PLACEHOLDER * hw.power_w
+    return idle + (hw.power_w - idle) * u
+
+
+# Used when a profile publishes no idle power; a stated placeholder, reported as such.
+IDLE_FRACTION_PLACEHOLDER = 0.2
+
+
 def estimate(s: Scenario) -> Estimate:
-    """Evaluate one scenario: static batch if ``s.batch`` is set, else an offline max-throughput run."""
+    """Evaluate one scenario: static batch if ``s.batch`` is set, else an offline max-throughput run.
+
+    Static: the batch is prefilled, then decoded together; every request sees TTFT = the batch's
+    prefill. Max-throughput: the largest batch that fits runs as one offline job; its prompts are
+    prefilled one after another (in passes of the engine's max_num_tokens) before decoding, so a request
+    sees on average (B+1)/(2B) of the batch prefill as its TTFT; e2e is the run's busy time.
+    ``ttft_idle_s`` is one prompt alone on an idle deployment (for comparison).
+    """
     validate(s)
     limit = max_batch(s)
     if s.batch is None:
@@ -382,15 +590,19 @@ def estimate(s: Scenario) -> Estimate:
         batch, mode = s.batch, "static"
     pre = prefill(s, batch)
     step = decode_step(s, batch)
-    ttft = pre.time_s if mode == "static" else forward_pass(s, batch=1, new_tokens=s.prompt_tokens, context_tokens=0).time_s
-    tpot = step.time_s
-    # Static: one prefill of the batch, then output-1 further steps (the prefill yields the first token).
-    # Max-throughput: each slot's prompt is prefilled in chunks that share the device with decodes.
-    busy = pre.time_s + (s.output_tokens - (1 if mode == "static" else 0)) * tpot
-    e2e = ttft + (s.output_tokens - 1) * tpot if mode == "max-throughput" else busy
+    ttft_idle = float(prefill(s, 1).time_s) if s.attention_dp == 1 else float(prefill(s, s.attention_dp).time_s)
+    pre_t = float(pre.time_s)
+    tpot = float(step.time_s)
+    ttft = pre_t if mode == "static" else pre_t * (batch + 1) / (2 * batch)
+    busy = pre_t + (s.output_tokens - 1) * tpot
+    e2e = busy
     out_rate = batch * s.output_tokens / busy * s.replicas
     total_rate = batch * (s.prompt_tokens + s.output_tokens) / busy * s.replicas
     hw = s.hardware
+    per_replica = s.group * s.pp
+    u_pre, u_dec = utilisation(s, pre, per_replica), utilisation(s, step, per_replica)
+    energy_per_device = device_power_w(hw, u_pre) * pre_t + device_power_w(hw, u_dec) * (s.output_tokens - 1) * tpot
+    mean_power = energy_per_device / busy
     device_seconds_per_token = s.devices / out_rate
     price = hw.price_usd_per_hour
     memory = memory_use(s, batch)
@@ -404,16 +616,19 @@ def estimate(s: Scenario) -> Estimate:
         prefill=pre,
         decode_step=step,
         ttft_s=ttft,
+        ttft_idle_s=ttft_idle,
         tpot_s=tpot,
         e2e_latency_s=e2e,
         output_tokens_per_s=out_rate,
         total_tokens_per_s=total_rate,
         memory=memory,
-        energy_j_per_output_token=hw.power_w * device_seconds_per_token,
+        energy_j_per_output_token=mean_power * device_seconds_per_token,
+        mean_power_w=mean_power,
         cost_usd_per_million_output_tokens=None if price is None else price / 3600.0 * device_seconds_per_token * 1e6,
         compute_precision=hw.peak_flops_for(s.weight_precision.compute, s.weight_precision.compute_fallback)[1],
         mode=mode,
         warnings=notes,
+        assumptions=scenario_assumptions(s),
     )
 
 

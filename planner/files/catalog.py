@@ -1,7 +1,7 @@
 """The catalog of profile files: discovery in the folders it is given, lookup with suggestions, parsing once.
 Layout of a profile folder (built-in, ``PLANNER_PROFILES`` or ``--profiles DIR``)::
 
-    DIR/hardware/<id>.yaml   DIR/models/<id>.yaml   DIR/laws/<id>.yaml
+    DIR/hardware/<id>.yaml   DIR/models/<id>.yaml   DIR/laws/<id>.yaml   DIR/engines/<id>.yaml
 
 The file name is the profile id. Search order: ``--profiles DIR``, then each folder in
 ``PLANNER_PROFILES`` (``os.pathsep``-separated; the CLI reads both and passes them in), then the
@@ -14,18 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from planner.domain import HardwareProfile, ModelProfile
+from planner.domain import BandTable, Engine, HardwareProfile, ModelProfile
 from planner.errors import ProfileError, UnknownNameError, suggest
+from planner.files.bands import parse_bands
 from planner.files.checker import ProfileErrors
 from planner.files.disk import read_yaml
+from planner.files.engines import parse_engine
 from planner.files.hardware import parse_hardware
 from planner.files.laws import parse_law
 from planner.files.models import parse_model
 from planner.files.quantization import parse_penalty
 
-KINDS = {"hardware": "hardware", "model": "models", "law": "laws", "quantization": "quantization"}
+KINDS = {"hardware": "hardware", "model": "models", "law": "laws", "quantization": "quantization", "engine": "engines",
+         "bands": "calibration"}
 PARSERS: dict[str, Callable[[dict, Path], Any]] = {
     "hardware": parse_hardware, "model": parse_model, "law": parse_law, "quantization": parse_penalty,
+    "engine": parse_engine, "bands": parse_bands,
 }
 
 
@@ -117,6 +121,13 @@ class Catalog:
 
     def model(self, name: str) -> ModelProfile:
         return self.get("model", name, parse_model)
+
+    def engine(self, name: str) -> Engine:
+        return self.get("engine", name, parse_engine)
+
+    def bands(self, name: str = "bands") -> BandTable:
+        """Calibration bands (``calibration/bands.yaml``; a user file of that name overrides the built-in one)."""
+        return self.get("bands", name, parse_bands)
 
     def law(self, name: str) -> tuple[Any, str]:
         """A law by id (built-in or user) or from a YAML file (e.g. written by `planner fit`), and where it came from."""

@@ -13,14 +13,17 @@ from planner.domain import (
 from planner.errors import short, suggest
 from planner.files.checker import Checker, check_id
 
-_HW_TOP = {"kind", "id", "name", "class", "vendor", "peak_flops", "memory", "interconnect", "power", "price",
+_HW_TOP = {"kind", "id", "name", "class", "vendor", "peak_flops", "memory", "interconnect", "power", "idle_power", "price",
            "efficiency", "sources", "notes"}
 _HW_REQUIRED = {"id", "name", "class", "peak_flops", "memory", "power", "efficiency", "sources"}
 _HW_MEMORY = {"capacity", "bandwidth", "reserve", "usable_fraction"}
-_HW_INTERCONNECT = {"name", "intra_node_bandwidth", "inter_node_bandwidth", "devices_per_node"}
+_HW_INTERCONNECT = {"name", "intra_node_link", "intra_node_bandwidth", "inter_node_bandwidth", "devices_per_node"}
 _HW_PRICE = {"usd_per_hour", "source"}
 _HW_EFFICIENCY = {"compute", "memory_bandwidth", "compute_half_tokens", "dequant_bandwidth", "interconnect",
-                  "step_overhead", "layer_overhead", "collective_latency", "calibrated", "note"}
+                  "calibrated", "note"}
+# Moved to engine profiles (issue #9): what a serving engine pays per step, per layer and per collective.
+_MOVED_TO_ENGINE = {"step_overhead", "layer_overhead", "collective_latency"}
+_FABRIC_WORDS = ("nvlink", "nvswitch", "xgmi", "infinity fabric", "ici")
 
 # Physical bounds (SI) that every value must meet: wide enough for any device from a phone NPU to a
 # rack-scale accelerator, tight enough that no estimate overflows, divides by zero or goes negative.
@@ -72,19 +75,22 @@ def parse_hardware(data: dict, path: Path) -> HardwareProfile:
     price = c.mapping(data, "price")
     c.keys(price, _HW_PRICE, {"usd_per_hour", "source"} if price else set(), "price.")
     eff = c.mapping(data, "efficiency")
+    for key in sorted(_MOVED_TO_ENGINE & set(eff)):
+        c.fail(f"efficiency.{key}", "moved to engine profiles (profiles/engines/<id>.yaml, chosen with --engine): delete it here")
+    eff = {k: v for k, v in eff.items() if k not in _MOVED_TO_ENGINE}
     c.keys(eff, _HW_EFFICIENCY, _HW_EFFICIENCY - {"calibrated", "note"}, "efficiency.")
     efficiency = Efficiency(
-        compute=c.quantity(eff, "compute", "number", "efficiency.", minimum=MIN_EFFICIENCY, maximum=1.0, default=0.5),
+        compute=_per_precision(c, eff, "compute", minimum=MIN_EFFICIENCY, maximum=1.0, default=0.5),
+        compute_half_tokens=_per_precision(c, eff, "compute_half_tokens", minimum=0.0, maximum=MAX_HALF_TOKENS, default=0.0, allow_zero=True),
         memory_bandwidth=c.quantity(eff, "memory_bandwidth", "number", "efficiency.", minimum=MIN_EFFICIENCY, maximum=1.0, default=0.8),
-        compute_half_tokens=c.quantity(eff, "compute_half_tokens", "number", "efficiency.", allow_zero=True, maximum=MAX_HALF_TOKENS),
         dequant_bandwidth=c.quantity(eff, "dequant_bandwidth", "number", "efficiency.", minimum=MIN_EFFICIENCY, maximum=1.0, default=1.0),
         interconnect=c.quantity(eff, "interconnect", "number", "efficiency.", minimum=MIN_EFFICIENCY, maximum=1.0, default=0.7),
-        step_overhead_s=c.quantity(eff, "step_overhead", "seconds", "efficiency.", allow_zero=True, maximum=MAX_OVERHEAD_S),
-        layer_overhead_s=c.quantity(eff, "layer_overhead", "seconds", "efficiency.", allow_zero=True, maximum=MAX_OVERHEAD_S),
-        collective_latency_s=c.quantity(eff, "collective_latency", "seconds", "efficiency.", allow_zero=True, maximum=MAX_OVERHEAD_S),
         calibrated=c.boolean(eff, "calibrated", "efficiency."),
         note=c.text(eff, "note", "efficiency."),
     )
+    ic_name = c.text(ic, "name", "interconnect.")
+    derived_link = "fabric" if any(w in ic_name.lower() for w in _FABRIC_WORDS) and "no nvlink" not in ic_name.lower() else "pcie"
+    link = c.text(ic, "intra_node_link", "interconnect.", default=derived_link, choices=("fabric", "pcie"))
     capacity = c.quantity(mem, "capacity", "bytes", "memory.", default=1.0, minimum=MIN_CAPACITY_B, maximum=MAX_CAPACITY_B)
     reserve = c.quantity(mem, "reserve", "bytes", "memory.", required=False, allow_zero=True, maximum=MAX_CAPACITY_B)
     if reserve >= capacity and not _failed(c, "memory."):
@@ -104,11 +110,14 @@ def parse_hardware(data: dict, path: Path) -> HardwareProfile:
         memory_bandwidth_bytes_per_s=c.quantity(mem, "bandwidth", "bytes_per_s", "memory.", default=1.0, minimum=MIN_BANDWIDTH_B_PER_S, maximum=MAX_BANDWIDTH_B_PER_S),
         memory_reserve_bytes=reserve,
         usable_memory_fraction=c.quantity(mem, "usable_fraction", "number", "memory.", required=False, default=0.9, minimum=MIN_EFFICIENCY, maximum=1.0),
-        interconnect_name=c.text(ic, "name", "interconnect."),
+        interconnect_name=ic_name,
+        intra_node_link=link if link in ("fabric", "pcie") else derived_link,
         intra_node_bandwidth_bytes_per_s=intra,
         inter_node_bandwidth_bytes_per_s=_link(c, ic, "inter_node_bandwidth"),
         devices_per_node=devices_per_node,
         power_w=c.quantity(data, "power", "watts", default=1.0, minimum=MIN_POWER_W, maximum=MAX_POWER_W),
+        idle_power_w=(c.quantity(data, "idle_power", "watts", required=False, allow_zero=True, maximum=MAX_POWER_W)
+                      if "idle_power" in data else None),
         price_usd_per_hour=(c.quantity(price, "usd_per_hour", "number", "price.", allow_zero=True, maximum=MAX_PRICE_USD_PER_HOUR) if price else None),
         efficiency=efficiency,
         sources=c.sources(data, ("spec",)),
@@ -120,3 +129,25 @@ def parse_hardware(data: dict, path: Path) -> HardwareProfile:
     c.raise_if_any()
     return profile
 
+
+
+def _per_precision(c: Checker, eff: dict, key: str, *, minimum: float, maximum: float, default: float,
+                   allow_zero: bool = False) -> dict[str, float]:
+    """A number (every precision) or a mapping {precision or 'default': number}."""
+    value = eff.get(key)
+    if not isinstance(value, dict):
+        return {"default": c.quantity(eff, key, "number", "efficiency.", minimum=minimum, maximum=maximum, default=default,
+                                      allow_zero=allow_zero)}
+    out: dict[str, float] = {}
+    allowed = (*COMPUTE_PRECISIONS, "default")
+    for name in value:
+        if name not in allowed:
+            hint = suggest(str(name), allowed)
+            c.fail(f"efficiency.{key}.{name}", "unknown precision" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected one of {', '.join(allowed)}"))
+            continue
+        out[str(name)] = c.quantity(value, name, "number", f"efficiency.{key}.", minimum=minimum, maximum=maximum, default=default,
+                                    allow_zero=allow_zero)
+    if "default" not in out:
+        c.fail(f"efficiency.{key}.default", "required: the value for precisions not listed")
+        out["default"] = default
+    return out

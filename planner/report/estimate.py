@@ -93,8 +93,11 @@ def estimate_to_dict(outcome) -> dict:
         {
             "model": s.model.id,
             "hardware": s.hardware.id,
+            "engine": s.engine.id,
             "tp": s.tp,
             "pp": s.pp,
+            "ep": s.ep,
+            "attention_dp": s.attention_dp,
             "replicas": s.replicas,
             "devices": s.devices,
             "precision": s.weight_precision.name,
@@ -106,6 +109,7 @@ def estimate_to_dict(outcome) -> dict:
             "batch": e.batch,
             "max_batch": e.max_batch,
             "ttft_s": e.ttft_s,
+            "ttft_idle_s": e.ttft_idle_s,
             "tpot_s": e.tpot_s,
             "e2e_latency_s": e.e2e_latency_s,
             "output_tokens_per_s": e.output_tokens_per_s,
@@ -124,10 +128,14 @@ def estimate_to_dict(outcome) -> dict:
             "prefill": _phase(e.prefill),
             "decode_step": _phase(e.decode_step),
             "energy_j_per_output_token": e.energy_j_per_output_token,
+            "mean_power_w_per_device": e.mean_power_w,
+            "idle_power_placeholder": s.hardware.idle_power_w is None,
             "cost_usd_per_million_output_tokens": e.cost_usd_per_million_output_tokens,
             "efficiency_calibrated": s.hardware.efficiency.calibrated,
-            "profiles": {"model": outcome.model_source, "hardware": outcome.hardware_source},
+            "profiles": {"model": outcome.model_source, "hardware": outcome.hardware_source, "engine": outcome.engine_source},
             "warnings": list(e.warnings),
+            "band": _band_dict(e, outcome.band if outcome.served is None else None),
+            "overrides": list(outcome.overrides),
         }
     )
     v = outcome.served
@@ -163,16 +171,39 @@ def estimate_to_dict(outcome) -> dict:
     return base
 
 
+def _band_dict(e, band) -> dict | None:
+    """Low-high range of each predicted figure from the calibration residuals of the estimate's regime."""
+    if band is None:
+        return None
+    return {
+        "regime": band.regime,
+        "calibration_rows": band.rows,
+        "time_factor_low": band.low,
+        "time_factor_high": band.high,
+        "ttft_s": [e.ttft_s * band.low, e.ttft_s * band.high],
+        "tpot_s": [e.tpot_s * band.low, e.tpot_s * band.high],
+        "e2e_latency_s": [e.e2e_latency_s * band.low, e.e2e_latency_s * band.high],
+        "output_tokens_per_s": [e.output_tokens_per_s / band.high, e.output_tokens_per_s / band.low],
+    }
+
+
+def _range(value: float, band, fmt, invert: bool = False) -> str:
+    if band is None:
+        return ""
+    lo, hi = (value / band.high, value / band.low) if invert else (value * band.low, value * band.high)
+    return f" [band {fmt(lo)} – {fmt(hi)}]"
+
+
 def estimate_rows(outcomes) -> tuple[list[str], list[list[str]]]:
     """Header and text cells of the scenario table (shared by Markdown and rich)."""
     header = ["#", "model", "hardware", "tp×pp×rep", "precision", "batch", "TTFT", "TPOT", "e2e", "out tok/s",
-              "memory/device", "fits", "bound (prefill/decode)", "$ / M out tok"]
+              "memory/device", "fits", "bound (prefill/decode)", "$ / M out tok", "band (× time)"]
     rows = []
     for o in outcomes:
         if o.estimate is None:
             req = o.request
             rows.append([str(o.row), getattr(req, "model", ""), getattr(req, "hardware", ""), "", "", "", "", "", "", "", "", "",
-                         f"error: {o.error}", ""])
+                         f"error: {o.error}", "", ""])
             continue
         e = o.estimate
         s = e.scenario
@@ -182,7 +213,7 @@ def estimate_rows(outcomes) -> tuple[list[str], list[list[str]]]:
                 str(o.row),
                 s.model.id,
                 s.hardware.id,
-                f"{s.tp}×{s.pp}×{s.replicas}",
+                f"{s.tp}×{s.pp}×{s.replicas}" + (f" (ep {s.ep}, adp {s.attention_dp})" if s.ep > 1 or s.attention_dp > 1 else ""),
                 f"{s.weight_precision.name}/kv {s.kv_precision.name}",
                 (f"{e.batch}" + (" (max)" if e.mode == "max-throughput" else "")) if v is None
                 else f"{v.concurrency:g} in flight ({v.running_batch:g} running)",
@@ -194,6 +225,7 @@ def estimate_rows(outcomes) -> tuple[list[str], list[list[str]]]:
                 "yes" if e.fits else f"no (short {_gb(e.memory.shortfall)})",
                 f"{e.prefill.bound}/{e.decode_step.bound}",
                 _usd(e.cost_usd_per_million_output_tokens if v is None else v.cost_usd_per_million_output_tokens),
+                "" if o.band is None or v is not None else f"{o.band.low:.2f}–{o.band.high:.2f} ({o.band.regime})",
             ]
         )
     return header, rows
@@ -204,23 +236,31 @@ def detail_rows(outcome) -> list[tuple[str, str]]:
     e = outcome.estimate
     s = e.scenario
     m = e.memory
+    band = outcome.band
     return [
         ("model", f"{s.model.name} ({s.model.id}, {s.model.total_params / 1e9:.2f} B params, {s.model.active_params / 1e9:.2f} B active)"),
-        ("hardware", f"{s.hardware.name} ({s.hardware.id}) × {s.devices} (tp {s.tp}, pp {s.pp}, replicas {s.replicas})"),
+        ("hardware", f"{s.hardware.name} ({s.hardware.id}) × {s.devices} (tp {s.tp}, pp {s.pp}"
+         + (f", ep {s.ep}, attention-dp {s.attention_dp}" if s.ep > 1 or s.attention_dp > 1 else "") + f", replicas {s.replicas})"),
+        ("engine", f"{s.engine.name} ({s.engine.id})"),
         ("precision", f"weights {s.weight_precision.name}, KV cache {s.kv_precision.name}, matmuls at {e.compute_precision}"),
         ("workload", f"batch {e.batch}" + (" (largest that fits)" if e.mode == "max-throughput" else "") +
          f", {s.prompt_tokens:,} prompt + {s.output_tokens:,} output tokens; max batch that fits: {e.max_batch:,}"),
-        ("TTFT", f"{_ms(e.ttft_s)} ({e.prefill.bound}-bound)"),
-        ("TPOT", f"{_ms(e.tpot_s)} ({e.decode_step.bound}-bound)"),
-        ("end-to-end latency", _ms(e.e2e_latency_s)),
-        ("output throughput", f"{e.output_tokens_per_s:,.0f} tokens/s (deployment)"),
+        ("TTFT", f"{_ms(e.ttft_s)} ({e.prefill.bound}-bound)" + _range(e.ttft_s, band, _ms)
+         + (f"; one prompt on an idle deployment: {_ms(e.ttft_idle_s)}" if e.mode == "max-throughput" else "")),
+        ("TPOT", f"{_ms(e.tpot_s)} ({e.decode_step.bound}-bound)" + _range(e.tpot_s, band, _ms)),
+        ("end-to-end latency", _ms(e.e2e_latency_s) + _range(e.e2e_latency_s, band, _ms)),
+        ("output throughput", f"{e.output_tokens_per_s:,.0f} tokens/s (deployment)"
+         + _range(e.output_tokens_per_s, band, lambda v: f"{v:,.0f}", invert=True)),
         ("total throughput", f"{e.total_tokens_per_s:,.0f} tokens/s (prompt + output)"),
         ("memory per device", f"weights {_gb(m.weights)} + KV cache {_gb(m.kv_cache)} + activations {_gb(m.activations)} + reserve {_gb(m.reserve)} = {_gb(m.total)} of {_gb(m.capacity)}"),
         ("fits", "yes" if m.fits else f"no: short by {_gb(m.shortfall)} per device"),
         (f"prefill of the batch ({e.batch})", f"compute {_ms(e.prefill.compute_s)}, memory {_ms(e.prefill.memory_s)}, communication {_ms(e.prefill.communication_s)}, overhead {_ms(e.prefill.overhead_s)}"),
         ("decode step parts", f"compute {_ms(e.decode_step.compute_s)}, memory {_ms(e.decode_step.memory_s)}, communication {_ms(e.decode_step.communication_s)}, overhead {_ms(e.decode_step.overhead_s)}"),
-        ("energy", f"{e.energy_j_per_output_token:,.3g} J per output token"),
+        ("energy", f"{e.energy_j_per_output_token:,.3g} J per output token (mean {e.mean_power_w:,.0f} W per device"
+         + (", idle power a placeholder)" if s.hardware.idle_power_w is None else ")")),
         ("cost", f"{_usd(e.cost_usd_per_million_output_tokens)} per million output tokens"),
+        ("band", "none (no calibration bands)" if band is None else
+         f"× {band.low:.2f} – {band.high:.2f} on times: p10–p90 of measured/predicted over {band.rows} calibration rows ({band.regime})"),
     ] if outcome.served is None else _served_rows(outcome)
 
 
