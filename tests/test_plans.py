@@ -264,3 +264,20 @@ def test_docs_describe_every_field():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "plans.md").read_text(encoding="utf-8")
     missing = [f.path for f in FIELDS if f"`{f.path}`" not in doc]
     assert not missing, f"docs/plans.md does not describe: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize("edit,field", [
+    ("  requests_per_second: 1e300\n", "workload.requests_per_second"),
+    ("  peak_factor: 1e9\n", "workload.peak_factor"),
+    ("  prompt_tokens: 1e12\n", "workload.prompt_tokens"),
+    ("  replicas: 1000000000000\n", "deployment.replicas"),
+    ("  samples: 100000000\n", "deployment.samples"),
+    ("  tp: 100000\n", "deployment.tp"),
+])
+def test_absurd_values_are_invalid(edit, field):
+    key = edit.split(":")[0]
+    lines = [line for line in MINIMAL.splitlines(keepends=True) if not line.startswith(key + ":")]
+    section = "workload:\n" if field.startswith("workload") else "deployment:\n"
+    text = "".join(lines).replace(section, section + edit)
+    found = problems(text)
+    assert field in [p.field for p in found]

@@ -195,7 +195,8 @@ def resolve(plan: Plan, catalog) -> Resolved:
             roofline.validate(scenario)
         except PlannerError as exc:
             text = str(exc)
-            where = "deployment.pp" if text.startswith("pp") else "deployment.tp"
+            where = next((f for key, f in (("pp", "deployment.pp"), ("prompt_tokens", "workload.prompt_tokens"),
+                                           ("output_tokens", "workload.output_tokens")) if text.startswith(key)), "deployment.tp")
             problems.add(where, text)
     if problems.items:
         raise ProfileErrors(problems.items) if len(problems.items) > 1 else problems.items[0]

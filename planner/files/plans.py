@@ -66,12 +66,19 @@ def _f(section: str, name: str, kind: str, description: str, **kw: Any) -> PlanF
 
 
 _AT_LEAST_ONE = {"minimum": 1, "exclusive_minimum": False}
+# Bounds that keep every value physical (and the models' arithmetic finite); beyond them a plan is invalid.
+MAX_REQUESTS_PER_SECOND = 1e6
+MAX_TOKENS = 10_000_000  # as the roofline's limit on a sequence
+MAX_PARALLEL = 4096
+MAX_REPLICAS = 100_000
+MAX_SAMPLES = 65_536
+MAX_BATCH = 1_000_000
 
 FIELDS: tuple[PlanField, ...] = (
     _f("workload", "requests_per_second", "number", "mean arrival rate of user requests over the whole deployment",
-       unit="requests/s", required=True),
+       unit="requests/s", required=True, maximum=MAX_REQUESTS_PER_SECOND),
     _f("workload", "peak_factor", "number", "peak rate ÷ mean rate; latency SLOs and headroom are checked at the peak",
-       minimum=1.0, exclusive_minimum=False, default=1.0),
+       minimum=1.0, exclusive_minimum=False, default=1.0, maximum=1000.0),
     _f("workload", "prompt_tokens", "lengths", "prompt tokens per request: a mean, or a mapping of mean/p50/p90/p99",
        unit="tokens", required=True),
     _f("workload", "output_tokens", "lengths", "generated tokens per request and sample: a mean, or a mapping of mean/p50/p90/p99",
@@ -88,21 +95,24 @@ FIELDS: tuple[PlanField, ...] = (
        exclusive_minimum=False, maximum=1.0, exclusive_maximum=True),
     _f("deployment", "hardware", "name", "hardware profile id (see `planner profiles list`)", required=True),
     _f("deployment", "model", "name", "model profile id of the generator", required=True),
-    _f("deployment", "tp", "integer", "tensor-parallel degree", default=1, **_AT_LEAST_ONE),
-    _f("deployment", "pp", "integer", "pipeline-parallel degree", default=1, **_AT_LEAST_ONE),
-    _f("deployment", "ep", "integer", "expert-parallel degree (MoE models); divides tp × attention_dp", default=1, **_AT_LEAST_ONE),
-    _f("deployment", "attention_dp", "integer", "attention data-parallel degree inside one replica", default=1, **_AT_LEAST_ONE),
-    _f("deployment", "replicas", "integer", "identical copies of the deployment that share the traffic", default=1, **_AT_LEAST_ONE),
+    _f("deployment", "tp", "integer", "tensor-parallel degree", default=1, maximum=MAX_PARALLEL, **_AT_LEAST_ONE),
+    _f("deployment", "pp", "integer", "pipeline-parallel degree", default=1, maximum=MAX_PARALLEL, **_AT_LEAST_ONE),
+    _f("deployment", "ep", "integer", "expert-parallel degree (MoE models); divides tp × attention_dp", default=1,
+       maximum=MAX_PARALLEL, **_AT_LEAST_ONE),
+    _f("deployment", "attention_dp", "integer", "attention data-parallel degree inside one replica", default=1,
+       maximum=MAX_PARALLEL, **_AT_LEAST_ONE),
+    _f("deployment", "replicas", "integer", "identical copies of the deployment that share the traffic", default=1,
+       maximum=MAX_REPLICAS, **_AT_LEAST_ONE),
     _f("deployment", "precision", "choice", "weight and activation precision", choices=tuple(PRECISIONS), default="bf16"),
     _f("deployment", "kv_precision", "choice", "KV-cache precision [default: fp8 with fp8/fp4 weights, else 16 bit]",
        choices=tuple(PRECISIONS)),
     _f("deployment", "method", "choice", "inference-time search method", choices=SEARCH_METHODS, default="greedy"),
     _f("deployment", "samples", "integer", "samples (k) per request; every sample is generated, so k multiplies the load",
-       default=1, **_AT_LEAST_ONE),
+       default=1, maximum=MAX_SAMPLES, **_AT_LEAST_ONE),
     _f("deployment", "reward_model", "name", "model profile id of the reward model (best-of-n, weighted-majority, mcts, rebase)"),
     _f("deployment", "engine", "name", "serving-engine profile id [default: the engine defaults]"),
     _f("deployment", "max_batch", "integer", "most requests the engine runs at once per replica [default: the engine's]",
-       **_AT_LEAST_ONE),
+       maximum=MAX_BATCH, **_AT_LEAST_ONE),
     _f("budget", "usd_per_month", "number", f"most the devices may cost per month ({HOURS_PER_MONTH:g} h at the hardware's price)",
        unit="USD/month", exclusive_minimum=False),
     _f("budget", "joules_per_query", "number", "most energy per query at the planned mean traffic (every device powered)",
@@ -185,7 +195,8 @@ def _read(f: PlanField, value: Any) -> Any:
 
 
 def _lengths(f: PlanField, value: Any) -> TokenLengths:
-    one = PlanField(section=f.section, name=f.name, kind="number", description="", minimum=1.0, exclusive_minimum=False)
+    one = PlanField(section=f.section, name=f.name, kind="number", description="", minimum=1.0, exclusive_minimum=False,
+                    maximum=MAX_TOKENS)
     if not isinstance(value, Mapping):
         mean = _number(value)
         _bounds(one, mean)
@@ -339,6 +350,8 @@ def field_schema(f: PlanField) -> dict:
     description = f.description + (f" [{f.unit}]" if f.unit else "")
     if f.kind == "integer":
         body: dict[str, Any] = {"type": "integer", "minimum": int(f.minimum)}
+        if math.isfinite(f.maximum):
+            body["maximum"] = int(f.maximum)
     elif f.kind == "number":
         body = _number_schema(f)
     elif f.kind == "seconds":
@@ -348,7 +361,7 @@ def field_schema(f: PlanField) -> dict:
     elif f.kind == "choice":
         body = {"type": "string", "enum": list(f.choices)}
     elif f.kind == "lengths":
-        tokens = {"type": "number", "minimum": 1}
+        tokens = {"type": "number", "minimum": 1, "maximum": MAX_TOKENS}
         body = {"anyOf": [tokens, {"type": "object", "properties": {k: tokens for k in LENGTH_KEYS},
                                    "additionalProperties": False, "anyOf": [{"required": ["mean"]}, {"required": ["p50"]}]}]}
     else:
