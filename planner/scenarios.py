@@ -201,17 +201,31 @@ class EstimateReport:
 
 def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
     """Bundle outcomes with the roofline's assumptions and the provenance of every profile and efficiency block used."""
-    from planner.cost.roofline import ASSUMPTIONS
-
-    lines = list(ASSUMPTIONS)
-    seen: set[str] = set(lines)
+    assumptions = Assumptions()
     for o in outcomes:
+        assumptions.add(o)
+    return EstimateReport(outcomes=tuple(outcomes), single=single, assumptions=assumptions.lines())
+
+
+class Assumptions:
+    """The roofline's assumptions plus one provenance line per profile used, gathered outcome by outcome.
+
+    Its size is bounded by the profiles in the catalog, not by the number of outcomes (streamed scenarios).
+    """
+
+    def __init__(self) -> None:
+        from planner.cost.roofline import ASSUMPTIONS
+
+        self._lines = list(ASSUMPTIONS)
+        self._seen: set[str] = set(self._lines)
+
+    def add(self, o: Outcome) -> None:
         if o.estimate is None:
-            continue
+            return
         for line in o.served.assumptions if o.served else ():
-            if line not in seen:
-                seen.add(line)
-                lines.append(line)
+            if line not in self._seen:
+                self._seen.add(line)
+                self._lines.append(line)
         s = o.estimate.scenario
         hw, eng = s.hardware, s.engine
         eff = f"{hw.id} efficiency: {'calibrated' if hw.efficiency.calibrated else 'not calibrated on this device'}" + (
@@ -222,10 +236,12 @@ def report(outcomes: Sequence[Outcome], *, single: bool) -> EstimateReport:
                      f"band {o.band.regime}: × {o.band.low:.2f}–{o.band.high:.2f} on times, from {o.band.rows} calibration rows")
         for line in (f"model {s.model.id}: {o.model_source}", f"hardware {hw.id}: {o.hardware_source}", eff, engine_line,
                      *o.estimate.assumptions, *o.overrides, band_line):
-            if line not in seen:
-                seen.add(line)
-                lines.append(line)
-    return EstimateReport(outcomes=tuple(outcomes), single=single, assumptions=tuple(lines))
+            if line not in self._seen:
+                self._seen.add(line)
+                self._lines.append(line)
+
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self._lines)
 
 
 def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1, overrides: Overrides | None = None) -> Outcome:

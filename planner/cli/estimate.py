@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from planner.cli.common import Format, FormatOpt, ProfilesOpt, emit, handle_errors, open_catalog, warn
+from planner.cli.common import Format, FormatOpt, ProfilesOpt, emit, emit_stream, handle_errors, open_catalog, warn
 from planner.errors import PlannerError
 
 
@@ -45,9 +45,16 @@ def estimate(
     if scenarios is not None:
         if model or hardware:
             raise PlannerError("give either --scenarios FILE or --model/--hardware, not both")
-        result = use_case.report(use_case.evaluate_rows(catalog, scenarios, overrides), single=False)
-        for note in result.warnings:
-            warn(f"{scenarios}: {note}")
+        from planner.report.estimate import render_stream
+
+        def rows():  # each row is estimated, warned about and written before the next is read
+            for outcome in use_case.iter_rows(catalog, scenarios, overrides):
+                for note in use_case.report([outcome], single=False).warnings:
+                    warn(f"{scenarios}: {note}")
+                yield outcome
+
+        emit_stream(render_stream, rows(), fmt)
+        return
     else:
         if not model or not hardware:
             raise PlannerError("--model and --hardware are required (or --scenarios FILE); see `planner profiles list`")

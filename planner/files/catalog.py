@@ -47,7 +47,10 @@ def search_dirs(user_dirs: Sequence[tuple[str | Path, str]] = ()) -> list[Path]:
     """Profile folders in lookup order: the user's (each with where it came from, for messages), then the bundled set."""
     dirs: list[Path] = []
     for raw, origin in user_dirs:
-        path = Path(raw).expanduser()
+        try:
+            path = Path(raw).expanduser()
+        except RuntimeError as exc:  # '~nouser': no such user's home
+            raise ProfileError(raw, None, f"profile folder cannot be found (from {origin}): {exc}") from None
         if not path.is_dir():
             raise ProfileError(path, None, f"profile folder does not exist (from {origin})")
         dirs.append(path)

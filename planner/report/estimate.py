@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from planner.report.common import (
@@ -55,6 +56,71 @@ def render(result, fmt: str, width: int | None = None, color: bool = False) -> s
         parts.append(rich_notes([f"warning: {w}" for w in warnings]))
     parts.append(rich_notes(result.assumptions))
     return to_text(parts, width, color)
+
+
+# --scenarios output is written as it is made: tables in blocks of this many rows (one table when fewer),
+# and at most this many warnings repeated under the output (every one is on stderr as it happens).
+STREAM_BLOCK_ROWS = 200
+MAX_LISTED_WARNINGS = 1000
+
+
+def render_stream(outcomes: Iterable, fmt: str, width: int | None = None, color: bool = False) -> Iterator[str]:
+    """Many scenarios rendered piece by piece as ``outcomes`` arrive, so memory stays flat with the row count.
+
+    JSON and Markdown are byte-identical to :func:`render` of the same rows (the array item by item, the
+    table row by row); terminal tables come in blocks of ``STREAM_BLOCK_ROWS`` rows.
+    """
+    from planner.scenarios import Assumptions
+
+    assumptions = Assumptions()
+    warnings: list[str] = []
+    dropped = 0
+
+    def noted(o):
+        nonlocal dropped
+        assumptions.add(o)
+        for w in _row_warnings(o, prefix=True):
+            if len(warnings) < MAX_LISTED_WARNINGS:
+                warnings.append(w)
+            else:
+                dropped += 1
+        return o
+
+    def listed() -> list[str]:
+        return warnings + ([f"... and {dropped:,} more warnings (each was printed on stderr)"] if dropped else [])
+
+    if fmt == "json":
+        first = True
+        for o in outcomes:
+            item = to_json(estimate_to_dict(o)).rstrip("\n")
+            yield ("[\n" if first else ",\n") + "\n".join("  " + line for line in item.split("\n"))
+            first = False
+        yield "[]\n" if first else "\n]\n"
+        return
+    header = estimate_rows([])[0]
+    if fmt == "markdown":
+        yield "## Inference cost estimate\n" + markdown_table(header, [], numeric=NUMERIC_COLUMNS)
+        for o in outcomes:
+            yield markdown_table(header, estimate_rows([noted(o)])[1], numeric=NUMERIC_COLUMNS).split("\n", 2)[2]
+        yield markdown_notes("Warnings", listed()) + markdown_notes("Assumptions", assumptions.lines())
+        return
+    block: list = []
+    blocks = 0
+    for o in outcomes:
+        block.append(noted(o))
+        if len(block) == STREAM_BLOCK_ROWS:
+            yield _table_block(block, blocks, width, color)
+            block, blocks = [], blocks + 1
+    if block or not blocks:
+        yield _table_block(block, blocks, width, color)
+    parts: list[Any] = [rich_notes([f"warning: {w}" for w in listed()])] if warnings else []
+    yield to_text([*parts, rich_notes(assumptions.lines())], width, color)
+
+
+def _table_block(outcomes: list, index: int, width: int | None, color: bool) -> str:
+    header, rows = estimate_rows(outcomes)
+    title = "Inference cost estimates" + (f" (continued, block {index + 1})" if index else "")
+    return to_text([rich_table(title, header, rows, NUMERIC_COLUMNS)], width, color)
 
 
 def _row_warnings(outcome, *, prefix: bool) -> list[str]:
