@@ -19,7 +19,7 @@ class ProfileError(PlannerError):
         self.field = field
         self.message = message
         self.line = line
-        where = str(self.path) if self.path else "profile"
+        where = short_path(self.path) if self.path else "profile"
         if line is not None:
             where += f":{line}"
         if field:
@@ -79,3 +79,9 @@ def short(value: object, limit: int = 60) -> str:
 def short_text(text: str, limit: int = 60) -> str:
     """``text`` cut to ``limit`` characters (an ellipsis marks the cut)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_path(path: Path | str) -> str:
+    """A path as messages show it: at most ~120 characters (a 5,000-character name is cut in the middle)."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}…{text[-59:]}"

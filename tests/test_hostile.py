@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import math
+import os
 import re
 import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,7 +37,8 @@ from planner.scenarios import ScenarioRequest, evaluate_one
 ROOT = Path(__file__).resolve().parent.parent
 BUILTIN = bundled_dir()
 CASE_SECONDS = 10  # no single case may take longer (a hang is a failure, not a stuck CI job)
-NON_FINITE = re.compile(r"(?<![A-Za-z_])(nan|inf|infinity)(?![A-Za-z_])", re.IGNORECASE)
+NON_FINITE = re.compile(r"(?<![A-Za-z_])-?(nan|inf|infinity)(?![A-Za-z_])", re.IGNORECASE)
+QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -77,7 +82,27 @@ def check_contract(code: int, stdout: str, stderr: str, exception: BaseException
         errors = [line for line in stderr.splitlines() if line.startswith("Error: ")]
         assert errors, f"exit 2 without an 'Error: ...' line: {stderr[-500:]!r}"
         assert all(len(line) < 1000 for line in errors), "an error message echoes a huge value"
-    assert not NON_FINITE.search(stdout), f"non-finite number in the output: {NON_FINITE.search(stdout).group(0)}"
+    assert not non_finite(stdout), f"non-finite number in the output: {non_finite(stdout)}"
+
+
+def non_finite(stdout: str) -> str | None:
+    """A NaN or infinite number in the output, if any: JSON is parsed strictly; in text, user input echoed in
+    quotes or in an error row (an unknown model called 'nan') is not a number the planner computed."""
+    def refuse(name):
+        raise ValueError(name)
+
+    try:
+        json.loads(stdout, parse_constant=refuse)
+        return None
+    except ValueError as exc:
+        if str(exc) in ("NaN", "Infinity", "-Infinity"):
+            return str(exc)
+    for line in stdout.splitlines():
+        if "error" not in line.lower():
+            found = NON_FINITE.search(QUOTED.sub("", line))
+            if found:
+                return f"{found.group(0)} in {line.strip()[:200]!r}"
+    return None
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -295,3 +320,243 @@ def test_moe_with_too_many_dense_layers_is_refused_by_estimate(tmp_path):
     folder = profile_dir(tmp_path, "model", "x", data)
     result = invoke("estimate", "-m", "x", "-H", "h100-sxm", "--profiles", folder)
     assert result.exit_code == 2 and "n_dense_layers" in result.stderr and "fits" not in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Hangs and unbounded memory: each is refused at once with the file named
+
+
+ALIAS_BOMB = (
+    "[&a [x,x,x,x,x,x,x,x,x,x], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b],"
+    " &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e],"
+    " &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f], &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g], &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]]"
+)
+
+
+def _with_line(kind: str, name: str, pattern: str, replacement: str) -> str:
+    text = (BUILTIN / ("models" if kind == "model" else kind) / f"{name}.yaml").read_text(encoding="utf-8")
+    assert re.search(pattern, text, flags=re.M), pattern
+    return re.sub(pattern, replacement, text, count=1, flags=re.M)
+
+
+@pytest.mark.parametrize("kind,name,pattern,args", [
+    ("model", "llama-3.1-8b", r"^kind: .*$", ["profiles", "show", "llama-3.1-8b", "-f", "json"]),
+    ("model", "llama-3.1-8b", r"^  n_layers: .*$", ["estimate", "-m", "llama-3.1-8b", "-H", "h100-sxm"]),
+    ("model", "llama-3.1-8b", r"^  n_layers: .*$", ["profiles", "validate", "{dir}"]),
+    ("laws", "math500", r"^extrapolated: .*$", ["laws", "show", "math500"]),
+])
+def test_alias_bombs_are_refused_at_once(tmp_path, kind, name, pattern, args):
+    key = pattern.strip("^").split(":")[0]
+    folder = profile_dir(tmp_path, kind, name, _with_line(kind, name, pattern, f"{key}: {ALIAS_BOMB}"))
+    result = invoke(*[a.replace("{dir}", str(folder)) for a in args], "--profiles", folder) if args[-1] != "{dir}" \
+        else invoke(*[a.replace("{dir}", str(folder)) for a in args])
+    assert result.exit_code == 2 and "alias bomb" in result.stderr and f"{name}.yaml" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["profiles", "validate", "{dir}"], ["profiles", "list", "--profiles", "{dir}"]])
+@pytest.mark.parametrize("make", ["fifo", "zero", "deep"])
+def test_special_files_and_deep_nesting_in_a_profile_folder(tmp_path, args, make):
+    target = tmp_path / "models" / "x.yaml"
+    target.parent.mkdir()
+    if make == "fifo":
+        os.mkfifo(target)
+    elif make == "zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = invoke(*[a.replace("{dir}", str(tmp_path)) for a in args])
+    assert result.exit_code == 2 and "x.yaml" in result.stderr
+
+
+def test_deeply_nested_or_undecodable_config_json(tmp_path):
+    deep, latin = tmp_path / "deep.json", tmp_path / "latin.json"
+    deep.write_text("[" * 5000 + "]" * 5000)
+    latin.write_bytes('{"model_type": "llama", "name": "caf\xe9"}'.encode("latin-1"))
+    for path, expected in ((deep, "nested too deeply"), (latin, "not UTF-8")):
+        result = invoke("profiles", "import-hf", path, "--id", "x")
+        assert result.exit_code == 2 and expected in result.stderr and path.name in result.stderr
+
+
+def test_scenarios_stream_with_flat_memory_and_one_bad_row_does_not_stop_the_others(tmp_path):
+    """Memory of `--scenarios` does not grow with the row count; a row with batch=1e300 becomes an error entry."""
+    import tracemalloc
+
+    from planner import scenarios
+    from planner.report.estimate import render_stream
+
+    catalog = Catalog()
+
+    def peak_bytes(n_rows: int) -> tuple[int, list[str]]:
+        path = tmp_path / f"s{n_rows}.csv"
+        lines = ["model,hardware,batch,prompt_tokens,output_tokens"]
+        lines += [f"llama-3.1-8b,h100-sxm,{1 + i % 64},{100 + i},{10 + i % 50}" for i in range(n_rows)]
+        lines.insert(n_rows // 2, "llama-3.1-8b,h100-sxm,1e300,1,1")
+        path.write_text("\n".join(lines) + "\n")
+        tracemalloc.start()
+        tail: list[str] = []
+        for piece in render_stream(scenarios.iter_rows(catalog, path), "json"):
+            tail = (tail + [piece])[-3:]  # a sink that keeps nothing
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak, tail
+
+    small, _ = peak_bytes(100)
+    large, tail = peak_bytes(1000)
+    assert large < 1.5 * small + 200_000, (small, large)
+    assert tail[-1] == "\n]\n"
+    result = invoke("estimate", "--scenarios", tmp_path / "s100.csv", "-f", "json")
+    rows = json.loads(result.stdout)
+    assert result.exit_code == 0 and len(rows) == 101
+    assert sum("error" in r for r in rows) == 1 and "batch" in next(r["error"] for r in rows if "error" in r)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files written, clobbered or lost
+
+
+def _fit_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "evals.csv"
+    path.write_text("model,task,method,samples,accuracy\n" + "".join(
+        f"m,t,majority,{k},{a}\n" for k, a in ((1, 0.30), (4, 0.38), (16, 0.43), (64, 0.45))))
+    return path
+
+
+@pytest.mark.parametrize("target,force,expected", [
+    ("/dev/null", True, "character device"),
+    ("{dir}/sub", True, "a folder"),
+    ("{dir}/" + "x" * 5000 + ".yaml", False, "cannot write"),
+    ("{dir}/dangling.yaml", False, "symbolic link"),
+    ("{dir}/missing/dir/law.yaml", False, "cannot write"),
+])
+def test_fit_out_targets_that_must_not_be_written(tmp_path, target, force, expected):
+    data = _fit_csv(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "dangling.yaml").symlink_to(tmp_path / "nowhere")
+    before = snapshot(tmp_path)
+    result = invoke("fit", data, "--out", target.replace("{dir}", str(tmp_path)), *(["--force"] if force else []))
+    assert result.exit_code == 2 and expected in result.stderr
+    assert snapshot(tmp_path) == before and not (tmp_path / "nowhere").exists()
+    assert os.path.exists("/dev/null") and not Path("/dev/null").is_file()
+
+
+def test_fit_writes_only_its_out_file(tmp_path):
+    data = _fit_csv(tmp_path)
+    before = snapshot(tmp_path)
+    result = invoke("fit", data, "--out", tmp_path / "law.yaml")
+    assert result.exit_code == 0
+    after = snapshot(tmp_path)
+    assert set(after) - set(before) == {"law.yaml"} and all(after[k] == v for k, v in before.items())
+    again = invoke("fit", data, "--out", tmp_path / "law.yaml")
+    assert again.exit_code == 2 and "file exists" in again.stderr and snapshot(tmp_path) == after
+
+
+# ---------------------------------------------------------------------------------------------
+# Nonsense that used to pass with exit 0, and valid-looking input that crashed
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--replicas", "1e308"], "replicas"),
+    (["--batch", "1e300"], "batch"),
+    (["--tp", "nan"], "tp"),
+    (["--prompt-tokens", "9" * 400], "prompt_tokens"),
+    (["--output-tokens", "inf"], "output_tokens"),
+])
+def test_absurd_estimate_options_are_errors(args, expected):
+    result = invoke("estimate", "-m", "llama-3.1-8b", "-H", "h100-sxm", *args)
+    assert result.exit_code == 2 and expected in result.stderr and len(result.stderr) < 300
+
+
+def test_a_law_with_a_nan_covariance_is_refused(tmp_path):
+    text = _with_line("laws", "math500", r"^    covariance:\n    - - [-0-9.e]+$", "    covariance:\n    - - .nan")
+    folder = profile_dir(tmp_path, "laws", "math500", text)
+    for args in (["predict", "--law", "math500", "--method", "majority"], ["laws", "show", "math500"]):
+        result = invoke(*args, "--profiles", folder)
+        assert result.exit_code == 2 and "not a finite number" in result.stderr and "covariance" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["2024-05-01", "!!binary aGVsbG8=", "!!set {a, b}", "{1: x, 2: y}", "[2024-05-01, 1]"])
+def test_odd_yaml_values_never_crash_show_json(tmp_path, value):
+    folder = profile_dir(tmp_path, "model", "llama-3.1-8b", _with_line("model", "llama-3.1-8b", r"^notes: .*$", f"notes: {value}"))
+    result = invoke("profiles", "show", "llama-3.1-8b", "-f", "json", "--profiles", folder)
+    if result.exit_code == 0:
+        json.loads(result.stdout)
+    else:
+        assert "notes" in result.stderr
+
+
+def test_an_unknown_home_directory_is_an_error():
+    result = invoke("profiles", "list", "--profiles", "~no-such-user-here")
+    assert result.exit_code == 2 and "~no-such-user-here" in result.stderr
+
+
+@SETTINGS
+@given(tp=ARGUMENTS, replicas=ARGUMENTS, batch=ARGUMENTS, prompt=ARGUMENTS, output=ARGUMENTS)
+def test_generated_estimate_arguments(tp, replicas, batch, prompt, output):
+    invoke("estimate", "-m", "mistral-7b", "-H", "a100-sxm-80gb", "--tp", tp, "--replicas", replicas, "--batch", batch,
+           "--prompt-tokens", prompt, "--output-tokens", output, "-f", "json")
+
+
+CSV_CELLS = st.one_of(ARGUMENTS, st.sampled_from(["llama-3.1-8b", "h100-sxm", "int4", "fp8", "bogus", '"', "a,b", "\x00", "é"]))
+
+
+@SETTINGS
+@given(rows=st.lists(st.lists(CSV_CELLS, min_size=0, max_size=12), min_size=0, max_size=6),
+       header=st.sampled_from(["model,hardware,tp,batch,prompt_tokens,output_tokens", "model,hardware", "model,hardwre", ""]))
+def test_generated_scenario_csvs(rows, header):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.csv"
+        path.write_text(header + "\n" + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+        for fmt in ("json", "markdown", "table"):
+            invoke("estimate", "--scenarios", path, "-f", fmt)
+
+
+# ---------------------------------------------------------------------------------------------
+# Streams: run as a real process (file descriptors, encodings, pipes)
+
+
+def _planner(*args: str, stdout=subprocess.PIPE, env_extra: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
+    env.pop("PLANNER_PROFILES", None)
+    proc = subprocess.run([sys.executable, "-m", "planner", *args], stdout=stdout, stderr=subprocess.PIPE, env=env,
+                          timeout=60, check=False, **kwargs)
+    out = proc.stdout.decode("utf-8", "replace") if isinstance(proc.stdout, bytes) else ""
+    check_contract(proc.returncode, out, proc.stderr.decode("utf-8", "replace"))
+    return proc
+
+
+ESTIMATE = ["estimate", "-m", "llama-3.1-8b", "-H", "h100-sxm"]
+
+
+def test_a_closed_stdout_stops_before_anything_is_done(tmp_path):
+    data = _fit_csv(tmp_path)
+    proc = _planner("fit", str(data), "--out", str(tmp_path / "law.yaml"), stdout=None, pass_fds=(),
+                    preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 2 and b"standard output is closed" in proc.stderr
+    assert not (tmp_path / "law.yaml").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_full_stdout_is_one_error_line():
+    with open("/dev/full", "wb") as full:
+        proc = _planner(*ESTIMATE, stdout=full)
+    assert proc.returncode == 2 and proc.stderr.decode().count("Error: ") == 1 and b"No space left" in proc.stderr
+
+
+def test_a_reader_that_stops_reading_ends_quietly():
+    script = f"{sys.executable} -m planner estimate --scenarios {{csv}} -f markdown | head -1"
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "s.csv"
+        csv.write_text("model,hardware\n" + "llama-3.1-8b,h100-sxm\n" * 400)
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        proc = subprocess.run(["bash", "-c", "set -o pipefail; " + script.format(csv=csv)], capture_output=True, env=env,
+                              timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().startswith("## Inference cost estimate") and b"Error" not in proc.stderr
+    assert b"Exception ignored" not in proc.stderr and b"BrokenPipe" not in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_an_ascii_only_stdout_gets_every_line(fmt):
+    proc = _planner(*ESTIMATE, "-f", fmt, env_extra={"PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0 and proc.stdout.decode("ascii")
+    assert len(proc.stdout.splitlines()) > 5

@@ -97,12 +97,11 @@ def fit(
 ) -> None:
     """Fit inference scaling laws to your own evaluation and write them as a law profile."""
     from planner.accuracy.law_fit import fit_law_from_rows
-    from planner.files.disk import atomic_write, dump_yaml, parse_yaml_text, read_csv_rows
+    from planner.files.disk import atomic_write, dump_yaml, ensure_writable, parse_yaml_text, read_csv_rows
     from planner.files.laws import law_to_yaml_dict, parse_law
     from planner.report.laws import render_law
 
-    if out.exists() and not force:
-        raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
+    ensure_writable(out, force=force)  # refuse before the fit, not after it
     _, rows = read_csv_rows(data)
     sizes = parse_params_b(params_b)
     if isinstance(sizes, float):

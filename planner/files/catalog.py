@@ -18,7 +18,7 @@ from planner.domain import BandTable, Engine, HardwareProfile, ModelProfile
 from planner.errors import ProfileError, UnknownNameError, suggest
 from planner.files.bands import parse_bands
 from planner.files.checker import ProfileErrors
-from planner.files.disk import read_yaml
+from planner.files.disk import is_file, is_folder, read_yaml
 from planner.files.engines import parse_engine
 from planner.files.hardware import parse_hardware
 from planner.files.laws import parse_law
@@ -40,7 +40,7 @@ def bundled_dir() -> Path:
     """The built-in profiles: ``planner/_profiles`` in a wheel, ``<repo>/profiles`` in a checkout."""
     here = Path(__file__).resolve().parent.parent  # the planner package
     packaged = here / "_profiles"
-    return packaged if packaged.is_dir() else here.parent / "profiles"
+    return packaged if is_folder(packaged) else here.parent / "profiles"
 
 
 def search_dirs(user_dirs: Sequence[tuple[str | Path, str]] = ()) -> list[Path]:
@@ -51,7 +51,7 @@ def search_dirs(user_dirs: Sequence[tuple[str | Path, str]] = ()) -> list[Path]:
             path = Path(raw).expanduser()
         except RuntimeError as exc:  # '~nouser': no such user's home
             raise ProfileError(raw, None, f"profile folder cannot be found (from {origin}): {exc}") from None
-        if not path.is_dir():
+        if not is_folder(path):
             raise ProfileError(path, None, f"profile folder does not exist (from {origin})")
         dirs.append(path)
     dirs.append(bundled_dir())
@@ -82,7 +82,7 @@ class Catalog:
             found: dict[str, ProfileFile] = {}
             for directory in self.dirs:
                 sub = directory / KINDS[kind]
-                if not sub.is_dir():
+                if not is_folder(sub):
                     continue
                 for path in sorted(sub.glob("*.y*ml")):
                     stem = path.stem
@@ -135,8 +135,8 @@ class Catalog:
     def law(self, name: str) -> tuple[Any, str]:
         """A law by id (built-in or user) or from a YAML file (e.g. written by `planner fit`), and where it came from."""
         path = Path(name)
-        if path.suffix in (".yaml", ".yml") or path.is_file():
-            if not path.is_file():
+        if path.suffix in (".yaml", ".yml") or is_file(path):
+            if not is_file(path):
                 raise ProfileError(path, None, "law file does not exist")
             return parse_law(read_yaml(path), path, check_id=False), str(path)
         return self.get("law", name, parse_law), self.describe_source("law", name)
@@ -175,11 +175,11 @@ def validate_dir(directory: Path, parsers: Mapping[str, Callable[[dict, Path], A
     parsers = dict(parsers or PARSERS)
     checked, problems = 0, []
     directory = Path(directory)
-    if not directory.is_dir():
+    if not is_folder(directory):
         raise ProfileError(directory, None, "profile folder does not exist")
     for kind, parse in parsers.items():
         sub = directory / KINDS[kind]
-        for path in sorted(sub.glob("*.y*ml")) if sub.is_dir() else []:
+        for path in sorted(sub.glob("*.y*ml")) if is_folder(sub) else []:
             checked += 1
             try:
                 parse(read_yaml(path), path)
@@ -189,7 +189,7 @@ def validate_dir(directory: Path, parsers: Mapping[str, Callable[[dict, Path], A
                 problems.append(exc)
     known = {KINDS[k] for k in parsers}
     for child in sorted(directory.iterdir()):
-        if child.is_dir() and child.name not in set(KINDS.values()) and not child.name.startswith((".", "_")):
+        if is_folder(child) and child.name not in set(KINDS.values()) and not child.name.startswith((".", "_")):
             hint = suggest(child.name, known)
             problems.append(ProfileError(child, None, "unknown profile folder" + (f"; did you mean '{hint[0]}'?" if hint else f"; expected {', '.join(sorted(known))}")))
     return checked, problems

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from planner.errors import ProfileError, short, short_text
+from planner.errors import ProfileError, short, short_path, short_text
 
 # Size caps (bytes). The largest built-in profile is ~10 KB; a per-problem evaluation CSV of
 # 500 problems × 1,024 samples is ~15 MB.
@@ -45,14 +45,24 @@ MAX_INTEGER = 2**63 - 1
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 
 
-def _shown(path: Path | str) -> str:
-    """A path as messages show it: at most ~120 characters (a 5,000-character name is cut in the middle)."""
-    text = str(path)
-    return text if len(text) <= 120 else f"{text[:60]}…{text[-59:]}"
+def is_folder(path: Path | str) -> bool:
+    """Whether ``path`` is a folder; False (not an exception) for names the system refuses (too long, NUL byte)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def is_file(path: Path | str) -> bool:
+    """Whether ``path`` is a regular file; False (not an exception) for names the system refuses."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _error(path: Path | str, message: str, line: int | None = None) -> ProfileError:
-    return ProfileError(_shown(path), None, message, line=line)
+    return ProfileError(path, None, message, line=line)
 
 
 def _file_kind(mode: int) -> str:
@@ -237,9 +247,9 @@ def parse_yaml_text(text: str, path: Path) -> YamlMapping:
         problem = short_text(getattr(exc, "problem", None) or str(exc).splitlines()[0], 160)
         field = _field_at(node, line) if isinstance(exc, yaml.constructor.ConstructorError) else None
         if field:  # a value the loader refuses (a date is fine; .nan, a 400-digit integer or !!binary are not)
-            raise ProfileError(_shown(path), field, problem, line=line) from None
+            raise ProfileError(path, field, problem, line=line) from None
         where = f" at line {line}, column {mark.column + 1}" if mark else ""
-        raise ProfileError(_shown(path), None, f"malformed YAML{where}: {problem}", line=line) from None
+        raise ProfileError(path, None, f"malformed YAML{where}: {problem}", line=line) from None
     except RecursionError:
         raise _error(path, "YAML nested too deeply") from None
     finally:
@@ -403,17 +413,7 @@ def atomic_write(path: Path, text: str | bytes, *, force: bool = False) -> None:
     Every ``OSError`` becomes ``ProfileError(path, 'cannot write: <reason>')``.
     """
     path = Path(path)
-    try:
-        old = os.lstat(path)
-    except FileNotFoundError:
-        old = None
-    except (OSError, ValueError) as exc:
-        raise _error(path, f"cannot write: {_reason(exc) if isinstance(exc, OSError) else exc}") from None
-    if old is not None:
-        if not stat.S_ISREG(old.st_mode):
-            raise _error(path, f"cannot write: it is {_file_kind(old.st_mode)}; refusing to replace it with a file")
-        if not force:
-            raise _error(path, "file exists; pass --force to overwrite it")
+    old = ensure_writable(path, force=force)
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     tmp: Path | None = None
     with _signals_raise():
@@ -441,6 +441,36 @@ def atomic_write(path: Path, text: str | bytes, *, force: bool = False) -> None:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def ensure_writable(path: Path, *, force: bool = False) -> os.stat_result | None:
+    """Check, before any work, that :func:`atomic_write` may write ``path``; return the existing file's stat or None.
+
+    Raises ProfileError for an existing file without ``force``, an existing target that is not a regular file,
+    a missing folder or a name the system refuses (too long, NUL byte).
+    """
+    path = Path(path)
+    try:
+        old = os.lstat(path)
+    except FileNotFoundError:
+        old = None
+    except (OSError, ValueError) as exc:
+        raise _error(path, f"cannot write: {_reason(exc) if isinstance(exc, OSError) else exc}") from None
+    if old is not None:
+        if not stat.S_ISREG(old.st_mode):
+            raise _error(path, f"cannot write: it is {_file_kind(old.st_mode)}; refusing to replace it with a file")
+        if not force:
+            raise _error(path, "file exists; pass --force to overwrite it")
+        return old
+    try:
+        parent = os.stat(path.parent)
+    except FileNotFoundError:
+        raise _error(path, f"cannot write: folder {short_path(path.parent)} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise _error(path, f"cannot write: {_reason(exc) if isinstance(exc, OSError) else exc}") from None
+    if not stat.S_ISDIR(parent.st_mode):
+        raise _error(path, f"cannot write: {short_path(path.parent)} is not a folder")
+    return None
 
 
 def _temporary_beside(path: Path) -> tuple[int, Path]:
