@@ -29,6 +29,7 @@ from planner.accuracy.quantization import (
     format_key,
     is_aggregate,
     leave_one_model_out,
+    naive_leave_one_model_out,
     pass_k_of,
     predict,
 )
@@ -84,6 +85,61 @@ def load_points(csv_path: Path) -> tuple[list[QuantPoint], list[QuantPoint], Cou
     return fit_rows, passk_rows, excluded
 
 
+def pass_at_k_pairs(csv_path: Path) -> list[dict]:
+    """pass@k > 1 rows with the same card's pass@1 row (same model, precision, benchmark): baseline and quantized."""
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out = []
+    for r in rows:
+        k = pass_k_of(r["dataset"])
+        if k <= 1 or not r["accuracy"].strip():
+            continue
+        bench = r["dataset"].lower().split(" pass@")[0]
+        one = [x for x in rows if x["model"] == r["model"] and x["precision"] == r["precision"] and x is not r
+               and pass_k_of(x["dataset"]) == 1 and x["dataset"].lower().split(" pass@")[0] == bench]
+        kind = classify_precision(r["precision"])
+        if not one or kind is None:
+            continue
+        out.append({"model": r["model"], "params": float(r["params_b"]) * 1e9, "k": k, "weight": kind[0], "kv": kind[1],
+                    "label": r["precision"], "base_k": float(r["baseline_accuracy_bf16"]) / 100, "quant_k": float(r["accuracy"]) / 100,
+                    "base_1": float(one[0]["baseline_accuracy_bf16"]) / 100, "quant_1": float(one[0]["accuracy"]) / 100})
+    return out
+
+
+def pass_at_k_check(pairs: list[dict], form: str, alpha: float, weight, kv) -> dict[str, float]:
+    """RMSE (points) of the quantized pass@k predicted four ways, against the published one:
+    per-problem (Beta fitted to the baseline pass@1 and pass@k, penalty on each problem's p: what `predict` does with
+    a Beta law); one problem (p1 = 1 - (1 - pass@k)^(1/k)); no interaction (the predicted pass@1 gap carried to
+    pass@k unchanged); and no gap at all (quantized = baseline)."""
+    from scipy.optimize import least_squares
+
+    from planner.accuracy import scaling
+
+    def shift(p, pt):
+        return predict([QuantPoint(model=pt["model"], params=pt["params"], dataset="", weight=pt["weight"], kv=pt["kv"],
+                                   baseline=p, accuracy=p)], form, alpha, weight, kv)[0]
+
+    errs: dict[str, list[float]] = {"per-problem (Beta)": [], "one problem": [], "no interaction": [], "no gap": []}
+    for pt in pairs:
+        k = pt["k"]
+
+        def resid(theta, pt=pt, k=k):
+            mu, kappa = 1 / (1 + np.exp(-theta[0])), np.exp(theta[1])
+            return [float(scaling.beta_pass_at_k(1, mu * kappa, (1 - mu) * kappa)) - pt["base_1"],
+                    float(scaling.beta_pass_at_k(k, mu * kappa, (1 - mu) * kappa)) - pt["base_k"]]
+
+        sol = least_squares(resid, [np.log(pt["base_1"] / (1 - pt["base_1"])), 0.0], bounds=([-12, -6], [12, 8]))
+        mu, kappa = 1 / (1 + np.exp(-sol.x[0])), float(np.exp(sol.x[1]))
+        transform = lambda p, pt=pt: np.array([shift(float(x), pt) for x in np.atleast_1d(p)])  # noqa: E731
+        per_problem = float(scaling.beta_pass_transformed(k, mu * kappa, (1 - mu) * kappa, transform))
+        p1 = 1.0 - (1.0 - pt["base_k"]) ** (1.0 / k)
+        one = 1.0 - (1.0 - shift(p1, pt)) ** k
+        flat = pt["base_k"] + (shift(pt["base_1"], pt) - pt["base_1"])
+        for name, value in (("per-problem (Beta)", per_problem), ("one problem", one), ("no interaction", flat), ("no gap", pt["base_k"])):
+            errs[name].append(100.0 * (value - pt["quant_k"]))
+    return {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs.items() if v}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("csv", type=Path)
@@ -110,6 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     chosen = min(candidates, key=lambda f: candidates[f][1]["deploy_rmse_points"])
     fit, lomo = candidates[chosen]
     log(f"chosen form: {chosen}")
+    naive = naive_leave_one_model_out(points)
+    log(f"{'naive mean delta':15s} LOMO RMSE {naive['rmse_points']:5.2f}  MAE {naive['mae_points']:5.2f}  "
+        f"LOMO deploy formats RMSE {naive['deploy_rmse_points']:5.2f}")
+    log("leave-one-model-out RMSE by precision (points): format, rows, penalty, naive mean delta")
+    for key, value in lomo["rmse_points_by_format"].items():
+        n = sum(1 for pt in points if format_key(pt) == key)
+        log(f"  {key:22s} {n:4d}  {value:6.2f}  {naive['rmse_points_by_format'].get(key, float('nan')):6.2f}")
+    pairs = pass_at_k_pairs(args.csv)
+    k_check = pass_at_k_check(pairs, chosen, fit.alpha, fit.weight, fit.kv)
+    log(f"pass@k rows with a pass@1 pair: {len(pairs)}; RMSE of the quantized pass@k (points): "
+        + ", ".join(f"{n} {v:.2f}" for n, v in k_check.items()))
     intervals = bootstrap(points, form=chosen, n_boot=args.bootstrap, seed=args.seed)
 
     # Held-out check: the same per-sample penalty on pass@k>1 rows, treating the published pass@k baseline
@@ -170,6 +237,18 @@ def main(argv: list[str] | None = None) -> int:
                 "rows": len(passk_check),
                 "rmse_points": r3(float(np.sqrt(np.mean(np.square(passk_check))))) if passk_check else None,
                 "note": "pass@10 rows held out; per-sample penalty applied to p1 = 1-(1-pass@10)^(1/10), re-aggregated",
+                "rows_with_pass_at_1": len(pairs),
+                "rmse_points_by_method": {n: r3(v) for n, v in k_check.items()},
+                "methods": "per-problem (Beta): Beta fitted to the baseline pass@1 and pass@k, penalty on each problem "
+                           "(what predict does with a Beta law); one problem: p1 = 1-(1-pass@k)^(1/k); no interaction: "
+                           "the predicted pass@1 gap carried to pass@k; no gap: quantized = baseline",
+            },
+            "naive_baseline": {
+                "method": "baseline + mean published delta of the same format over the other models (leave one model out)",
+                "leave_one_model_out_rmse_points": r3(naive["rmse_points"]),
+                "leave_one_model_out_deploy_rmse_points": r3(naive["deploy_rmse_points"]),
+                "leave_one_model_out_deploy_mae_points": r3(naive["deploy_mae_points"]),
+                "leave_one_model_out_rmse_points_by_format": {k: r3(v) for k, v in naive["rmse_points_by_format"].items()},
             },
             "excluded_rows": dict(excluded),
         },

@@ -216,3 +216,13 @@ def test_fit_recovers_synthetic_parameters():
     assert fit.weight["int4"] == pytest.approx(0.5, rel=0.3)
     assert fit.kv["int4"] == pytest.approx(0.8, rel=0.3)
     assert fit.rmse_points < 0.5
+
+
+def test_naive_baseline_is_scored_like_the_penalty():
+    from planner.accuracy.quantization import naive_leave_one_model_out
+
+    pts = [QuantPoint(model=f"m{i}", params=n, dataset="d", weight="int4", kv=None, baseline=0.5, accuracy=0.5 - d)
+           for i, (n, d) in enumerate([(1e9, 0.06), (8e9, 0.02), (70e9, 0.01)])]
+    out = naive_leave_one_model_out(pts)
+    # leaving out m0 predicts 0.5 - mean(0.02, 0.01) = 0.485 against 0.44: +4.5 points
+    assert out["n_scored"] == 3 and abs(out["rmse_points_by_format"]["int4"] - np.sqrt((4.5**2 + 1.5**2 + 3.0**2) / 3)) < 1e-9

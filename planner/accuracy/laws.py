@@ -341,8 +341,10 @@ def predict_table(
             "refit with `planner fit --params-b`, or name a catalog model"
         )
     tf = transform if transform is not None else precision_transform(precision, penalty, size, kv_precision)
-    if tf is not None and fit.result.form not in ("beta_pass", "beta_vote"):
-        notes.append(f"form '{fit.result.form}' has no per-problem distribution: the precision penalty shifts the single-sample level only")
+    if tf is not None and fit.result.form not in ("beta_pass", "beta_vote", "kumaraswamy_pass"):
+        notes.append(f"form '{fit.result.form}' has no per-problem distribution: the precision penalty shifts the single-sample level"
+                     + (" (and the plateau with it, so the gap shrinks from k = 1 to large k by the factor 1 - h)"
+                        if fit.result.form == "saturating_power" else " only"))
     pred = scaling.predict(fit.result, ks, model=model_id, method=entry.method, transform=tf, overrides=overrides, extra_sigma=extra_sigma)
     rows = []
     kmax = fit.result.k_range[1]

@@ -357,3 +357,36 @@ def bootstrap(points: Sequence[QuantPoint], *, form: str = "logit-power", n_boot
             draws.setdefault(f"kv.{key}", []).append(value)
     lo, hi = 50 * (1 - level), 50 * (1 + level)
     return {name: (float(np.percentile(v, lo)), float(np.percentile(v, hi))) for name, v in sorted(draws.items())}
+
+
+def naive_leave_one_model_out(points: Sequence[QuantPoint]) -> dict[str, Any]:
+    """The baseline the penalty must beat: predict a held-out model's quantized accuracy as its baseline plus the mean
+    published delta (quantized - baseline, accuracy points) of the same format over the other models.
+
+    Same structure as ``leave_one_model_out`` (pooled, deploy-format and per-format RMSE in accuracy points).
+    """
+    points = list(points)
+    models = sorted({pt.model for pt in points})
+    errors: list[float] = []
+    by_format: dict[str, list[float]] = {}
+    skipped = 0
+    for held in models:
+        deltas: dict[str, list[float]] = {}
+        for pt in points:
+            if pt.model != held:
+                deltas.setdefault(format_key(pt), []).append(pt.accuracy - pt.baseline)
+        for pt in (p for p in points if p.model == held):
+            key = format_key(pt)
+            if key not in deltas:
+                skipped += 1
+                continue
+            err = 100.0 * (pt.baseline + float(np.mean(deltas[key])) - pt.accuracy)
+            errors.append(err)
+            by_format.setdefault(key, []).append(err)
+    e = np.array(errors)
+    deploy = np.array([x for key, v in by_format.items() if key in DEPLOY_FORMATS for x in v])
+    return {"rmse_points": float(np.sqrt(np.mean(e**2))), "mae_points": float(np.mean(np.abs(e))),
+            "deploy_rmse_points": float(np.sqrt(np.mean(deploy**2))) if deploy.size else math.nan,
+            "deploy_mae_points": float(np.mean(np.abs(deploy))) if deploy.size else math.nan,
+            "rmse_points_by_format": {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in sorted(by_format.items())},
+            "n_scored": int(e.size), "n_skipped": skipped}
