@@ -343,3 +343,17 @@ def test_unreachable_accuracy_is_a_finding_not_an_error(catalog):
 
     result = search(draft_of(TUTOR_DRAFT.replace("accuracy: 40%", "accuracy: 99%")), catalog)
     assert result.best is None and "reaches slo.accuracy 99 %" in failure_summary(result)
+
+
+def test_engine_profiles_and_moe_layouts(catalog):
+    found = resolve_problems(BASE.replace("  model: llama-3.1-8b\n", "  model: llama-3.1-8b\n  engine: vlm\n"), catalog)
+    assert "vllm" in found["deployment.engine"].message and found["deployment.engine"].line == 11
+    generic = checked(BASE, catalog)
+    vllm = checked(BASE.replace("  model: llama-3.1-8b\n", "  model: llama-3.1-8b\n  engine: vllm\n"), catalog)
+    assert any("engine generic" in a for a in generic.assumptions) and any("engine vllm" in a for a in vllm.assumptions)
+    moe = BASE.replace("llama-3.1-8b", "deepseek-v3").replace("h100-sxm", "h200-sxm").replace(
+        "  model: deepseek-v3\n", "  model: deepseek-v3\n  precision: fp8\n  tp: 8\n  ep: 8\n")
+    result = checked(moe, catalog)
+    assert result.figures["devices"] == 8 and by_check(result)["memory per device"].passed
+    found = resolve_problems(moe.replace("  ep: 8\n", "  ep: 8\n  attention_dp: 2\n  pp: 200\n"), catalog)
+    assert "deployment.pp" in found

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from planner.files.checker import ProfileErrors
 from planner.files.plans import HOURS_PER_MONTH, read_plan
 
 MAX, MIN = "max", "min"
+DEFAULT_ENGINE = "generic"  # the engine-agnostic profile (profiles/engines/generic.yaml), as `planner estimate`'s default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +118,7 @@ class Resolved:
     law: Any | None
     law_source: str
     penalty: Any | None
+    sources: tuple[str, ...] = ()  # where each profile came from ('model llama-3.1-8b: built-in')
 
 
 class _Problems:
@@ -172,35 +174,45 @@ def resolve(plan: Plan, catalog) -> Resolved:
         found = _lookup(problems, "workload.task" if w.task else "workload.law", lambda: load_law(plan, catalog))
         if found is not None:
             law, law_source = found
-    if d.engine:
-        problems.add("deployment.engine", "engine profiles are not available in this build; leave engine out (engine defaults)")
+    engine = _lookup(problems, "deployment.engine", lambda: catalog.engine(d.engine or DEFAULT_ENGINE))
+    sources = {}
+    for kind, name, found in (("model", d.model, model), ("hardware", d.hardware, hardware), ("engine", d.engine or DEFAULT_ENGINE, engine)):
+        if found is not None:
+            sources[kind] = f"{kind} {found.id}: {catalog.describe_source(kind, found.id)}"
     weights = lookup_precision(d.precision)
     kv = lookup_precision(d.kv_precision) if d.kv_precision else roofline.default_kv_precision(weights)
     penalty = None
     if law is not None and weights.name not in ("bf16", "fp16", "fp32"):
         penalty = _lookup(problems, "deployment.precision", lambda: catalog.get("quantization", "default", parse_penalty))
     scenario = None
-    if hardware is not None and model is not None:
-        if d.ep > 1 and model.moe is None:
-            problems.add("deployment.ep", f"expert parallelism needs a mixture-of-experts model; {model.id} is dense")
-        elif d.ep > 1 and model.moe.n_experts % d.ep:
-            problems.add("deployment.ep", f"expected a divisor of {model.id}'s {model.moe.n_experts} experts, got {d.ep}")
-        engine = roofline.Engine() if d.max_batch is None else roofline.Engine(max_batch=d.max_batch)
+    if hardware is not None and model is not None and engine is not None:
+        if d.max_batch is not None:
+            engine = replace(engine, max_batch=d.max_batch)
         scenario = roofline.Scenario(
-            model=model, hardware=hardware, tp=d.tp, pp=d.pp, replicas=1, weight_precision=weights, kv_precision=kv,
-            batch=None, prompt_tokens=max(1, round(mean_tokens(w.prompt_tokens))),
+            model=model, hardware=hardware, tp=d.tp, pp=d.pp, ep=d.ep, attention_dp=d.attention_dp, replicas=1,
+            weight_precision=weights, kv_precision=kv, batch=None, prompt_tokens=max(1, round(mean_tokens(w.prompt_tokens))),
             output_tokens=max(1, round(mean_tokens(w.output_tokens))), engine=engine,
         )
         try:
             roofline.validate(scenario)
         except PlannerError as exc:
-            text = str(exc)
-            where = next((f for key, f in (("pp", "deployment.pp"), ("prompt_tokens", "workload.prompt_tokens"),
-                                           ("output_tokens", "workload.output_tokens")) if text.startswith(key)), "deployment.tp")
-            problems.add(where, text)
+            problems.add(_field_of_layout_error(str(exc), d), str(exc))
     if problems.items:
         raise ProfileErrors(problems.items) if len(problems.items) > 1 else problems.items[0]
-    return Resolved(plan=plan, scenario=scenario, reward_model=reward, law=law, law_source=law_source, penalty=penalty)
+    return Resolved(plan=plan, scenario=scenario, reward_model=reward, law=law, law_source=law_source, penalty=penalty,
+                    sources=tuple(sources.values()))
+
+
+def _field_of_layout_error(text: str, d) -> str:
+    """The plan field a roofline layout error is about (its message starts with the option's name)."""
+    for key, field_path in (("pp", "deployment.pp"), ("ep", "deployment.ep"), ("attention_dp", "deployment.attention_dp"),
+                            ("batch", "deployment.attention_dp"), ("prompt_tokens", "workload.prompt_tokens"),
+                            ("output_tokens", "workload.output_tokens"), ("tp", "deployment.tp")):
+        if text.startswith(key):
+            return field_path
+    if "dense model" in text:
+        return "deployment.ep" if d.ep > 1 else "deployment.attention_dp"
+    return "deployment.tp"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +257,7 @@ def check_plan(r: Resolved, *, goodput: bool = True) -> PlanCheck:
     plan, s = r.plan, r.scenario
     d, w, slo, budget = plan.deployment, plan.workload, plan.slo, plan.budget
     warnings: list[str] = list(roofline.scenario_warnings(s))
-    assumptions: list[str] = []
+    assumptions: list[str] = ["profiles: " + "; ".join(r.sources)] if r.sources else []
     verdicts: list[Verdict] = []
 
     def verdict(check: str, field_path: str, predicted: float, limit: float, unit: str, direction: str, **kw) -> None:

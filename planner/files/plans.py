@@ -110,7 +110,7 @@ FIELDS: tuple[PlanField, ...] = (
     _f("deployment", "samples", "integer", "samples (k) per request; every sample is generated, so k multiplies the load",
        default=1, maximum=MAX_SAMPLES, **_AT_LEAST_ONE),
     _f("deployment", "reward_model", "name", "model profile id of the reward model (best-of-n, weighted-majority, mcts, rebase)"),
-    _f("deployment", "engine", "name", "serving-engine profile id [default: the engine defaults]"),
+    _f("deployment", "engine", "name", "serving-engine profile id: generic, trtllm, vllm, sglang or a user profile [default: generic]"),
     _f("deployment", "max_batch", "integer", "most requests the engine runs at once per replica [default: the engine's]",
        maximum=MAX_BATCH, **_AT_LEAST_ONE),
     _f("budget", "usd_per_month", "number", f"most the devices may cost per month ({HOURS_PER_MONTH:g} h at the hardware's price)",
