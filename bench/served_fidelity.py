@@ -7,7 +7,8 @@ column, else `batch_size`), every request with the row's input/output lengths. T
 served TTFT and TPOT with `planner.cost.serving.served`. One number is fitted here: the engine's fixed
 per-request overhead (front end, tokenisation, scheduling), as the value that minimises the median
 absolute log error of TTFT. Everything else comes from the profiles (the roofline's efficiencies are
-calibrated on a different file, measured_perf_calibration.csv).
+calibrated on a different file, measured_perf_calibration.csv). The in-sample value is what
+profiles/engines/trtllm.yaml carries as `overheads.request`.
 
 Reports median and p90 absolute percentage error of TTFT and TPOT:
   in sample            the overhead fitted on every row;
@@ -36,6 +37,7 @@ from planner.files.catalog import Catalog  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "served_calibration.csv"
 MODELS = {"Qwen/Qwen3-32B": "qwen3-32b", "meta-llama/Llama-3.1-8B-Instruct": "llama-3.1-8b", "meta-llama/Llama-3.1-70B": "llama-3.1-70b"}
+ENGINES = {"trtllm": "trtllm"}
 HARDWARE = {"h100_sxm": "h100-sxm", "h200_sxm": "h200-sxm", "b200_sxm": "b200", "gb200": "gb200"}
 
 
@@ -61,7 +63,7 @@ def load_cases(catalog: Catalog, path: Path = DATA) -> list[Case]:
         scenario = Scenario(
             model=catalog.model(MODELS[r["model_path"]]), hardware=catalog.hardware(HARDWARE[r["system"]]),
             tp=int(r["tp_size"]), pp=int(r["pp_size"] or 1), weight_precision=weights, kv_precision=default_kv_precision(weights),
-            batch=None, prompt_tokens=int(r["isl"]), output_tokens=int(r["osl"]),
+            batch=None, prompt_tokens=int(r["isl"]), output_tokens=int(r["osl"]), engine=catalog.engine(ENGINES[r["backend"]]),
         )
         cases.append(Case(r, scenario, concurrency, float(r["silicon_ttft_ms"]) / 1e3, float(r["silicon_tpot_ms"]) / 1e3))
     return cases

@@ -137,6 +137,8 @@ class Engine:
     max_num_tokens: most tokens in one forward pass (vLLM ``max_num_batched_tokens``, TensorRT-LLM ``max_num_tokens``).
     chunked_prefill: whether long prompts are split into chunks that share steps with decodes.
     prefill_chunk_tokens: chunk size when ``chunked_prefill`` (SGLang ``chunked_prefill_size``).
+    request_overhead_s: fixed latency per served request outside model steps (HTTP front end,
+        tokenisation, scheduling hand-off); adds to served TTFT (planner.cost.serving).
     """
 
     id: str = BARE_ENGINE_ID
@@ -149,6 +151,7 @@ class Engine:
     max_num_tokens: int = 8192
     chunked_prefill: bool = True
     prefill_chunk_tokens: int = 8192
+    request_overhead_s: float = 0.0
     calibrated: bool = False
     note: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -203,3 +204,28 @@ def test_prefill_share_thins_the_prefill_work(catalog):
     assert shared.tpot_s < full.tpot_s and shared.prefill_utilisation < full.prefill_utilisation
     with pytest.raises(InputError, match="prefill_share"):
         served(s, 8, prefill_share=0)
+
+
+def test_knobs_come_from_the_engine_profile(catalog):
+    """profiles/engines: TensorRT-LLM has chunked context off and the served front-end overhead fitted on served data."""
+    trt = catalog.engine("trtllm")
+    s = scenario(catalog, engine=trt)
+    k = knobs_for(s)
+    assert (k.max_batch, k.max_tokens_per_step, k.chunked_prefill) == (trt.max_batch, trt.max_num_tokens, False)
+    assert k.request_overhead_s == pytest.approx(0.128)
+    r = served(s, 8)
+    assert r.request_overhead_s == pytest.approx(0.128) and r.ttft_s > 0.128
+    assert catalog.engine("generic").request_overhead_s == 0.0
+    assert any("engine trtllm" in a for a in r.assumptions)
+
+
+def test_engine_request_overhead_is_checked(tmp_path):
+    from planner.errors import ProfileError
+    from planner.files.disk import read_yaml
+    from planner.files.engines import parse_engine
+
+    src = Path(__file__).resolve().parent.parent / "profiles" / "engines" / "trtllm.yaml"
+    bad = tmp_path / "trtllm.yaml"
+    bad.write_text(src.read_text(encoding="utf-8").replace("request: 128 ms", "request: -3 ms"), encoding="utf-8")
+    with pytest.raises(ProfileError, match="overheads.request"):
+        parse_engine(read_yaml(bad), bad)

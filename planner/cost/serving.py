@@ -44,16 +44,6 @@ _MAX_BISECTIONS = 60
 _DECODE_PASSES = 6
 MAX_CONCURRENCY = 1_000_000
 
-# Engine-agnostic scheduler defaults, used while the scenario's engine does not name them.
-# Chunked prefill is on by default in vLLM V1 and SGLang (https://docs.vllm.ai/en/latest/configuration/optimization.html,
-# "chunked prefill is always enabled by default in V1"; SGLang server args `--chunked-prefill-size`).
-DEFAULT_CHUNKED_PREFILL = True
-# Fixed per-request latency outside the model steps (HTTP front end, tokenisation, scheduling, first
-# detokenisation). Fitted on shared/data/served_calibration.csv by bench/served_fidelity.py (median
-# TTFT residual; TensorRT-LLM behind NVIDIA Dynamo's front end).
-DEFAULT_REQUEST_OVERHEAD_S = 0.15
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerKnobs:
     """What the engine's scheduler allows per replica.
@@ -61,26 +51,30 @@ class SchedulerKnobs:
     max_batch: most requests decoded together (vLLM ``max_num_seqs``, TensorRT-LLM ``max_batch_size``).
     max_tokens_per_step: token budget of one step (vLLM ``max_num_batched_tokens``, TensorRT-LLM
         ``max_num_tokens``, SGLang ``chunked_prefill_size``): decode tokens plus prefill tokens.
-    chunked_prefill: a prompt longer than the budget left after the decodes is split over steps;
+    chunked_prefill: a prompt longer than the room left after the decodes is split over steps;
         without it a prompt runs whole in one step.
+    prefill_chunk_tokens: largest prefill chunk per step when chunking (SGLang ``chunked_prefill_size``).
     request_overhead_s: fixed latency per request outside model steps (front end, tokenisation).
     """
 
     max_batch: int
     max_tokens_per_step: int
     chunked_prefill: bool
+    prefill_chunk_tokens: int
     request_overhead_s: float
-    source: str = "engine defaults"
+    source: str = "engine profile"
 
 
 def knobs_for(scenario: Scenario) -> SchedulerKnobs:
-    """The scheduler knobs of the scenario's engine, with the engine-agnostic defaults for what it does not name."""
+    """The scheduler knobs of the scenario's engine profile (profiles/engines/*.yaml)."""
     engine = scenario.engine
     return SchedulerKnobs(
         max_batch=int(engine.max_batch),
-        max_tokens_per_step=int(engine.max_tokens_per_pass),
-        chunked_prefill=DEFAULT_CHUNKED_PREFILL,
-        request_overhead_s=DEFAULT_REQUEST_OVERHEAD_S,
+        max_tokens_per_step=int(engine.max_num_tokens),
+        chunked_prefill=bool(engine.chunked_prefill),
+        prefill_chunk_tokens=int(engine.prefill_chunk_tokens),
+        request_overhead_s=float(engine.request_overhead_s),
+        source=f"engine {engine.id}",
     )
 
 
@@ -181,7 +175,7 @@ def _state(k: SchedulerKnobs, p: int, batch: float, decoding: float, t_d: float,
     utilisation = max(busy, rate * share * p * step / room)
     if utilisation >= 1.0:
         return None
-    chunks = max(1, math.ceil(p / room)) if k.chunked_prefill else 1
+    chunks = max(1, math.ceil(p / min(room, k.prefill_chunk_tokens))) if k.chunked_prefill else 1
     clump = max(1.0, min(batch, k.max_tokens_per_step / p)) if arrival_scv is None else arrival_scv
     wait = utilisation / (1.0 - utilisation) * (clump + service_scv) / 2.0 * s_p
     own = s_p + chunks * t_d + (chunks - 1) * (step - t_d)

@@ -9,7 +9,8 @@ from planner.files.checker import Checker, check_id
 
 _TOP = {"kind", "id", "name", "overheads", "allreduce", "scheduler", "calibrated", "note", "sources", "notes"}
 _REQUIRED = {"id", "name", "overheads", "allreduce", "scheduler", "sources"}
-_OVERHEADS = {"step", "layer"}
+_OVERHEADS = {"step", "layer", "request"}
+_OVERHEADS_REQUIRED = {"step", "layer"}
 _ALLREDUCE = {"algorithm", "step_latency"}
 _SCHEDULER = {"max_batch", "max_num_tokens", "chunked_prefill", "prefill_chunk_tokens"}
 # Physical bounds: fixed costs up to 10 s, scheduler limits up to what any engine allocates.
@@ -24,7 +25,7 @@ def parse_engine(data: dict, path: Path) -> Engine:
     c.keys(data, _TOP, _REQUIRED)
     check_id(c, data, path)
     over = c.mapping(data, "overheads")
-    c.keys(over, _OVERHEADS, _OVERHEADS, "overheads.")
+    c.keys(over, _OVERHEADS, _OVERHEADS_REQUIRED, "overheads.")
     ar = c.mapping(data, "allreduce")
     c.keys(ar, _ALLREDUCE, _ALLREDUCE, "allreduce.")
     lat = c.mapping(ar, "step_latency", "allreduce.")
@@ -48,6 +49,7 @@ def parse_engine(data: dict, path: Path) -> Engine:
         max_num_tokens=c.integer(sched, "max_num_tokens", "scheduler.", default=1, maximum=MAX_TOKENS_PER_PASS),
         chunked_prefill=c.boolean(sched, "chunked_prefill", "scheduler."),
         prefill_chunk_tokens=c.integer(sched, "prefill_chunk_tokens", "scheduler.", default=1, maximum=MAX_TOKENS_PER_PASS),
+        request_overhead_s=c.quantity(over, "request", "seconds", "overheads.", required=False, allow_zero=True, maximum=MAX_OVERHEAD_S),
         calibrated=c.boolean(data, "calibrated"),
         note=c.text(data, "note"),
         sources=c.sources(data, ("scheduler", "overheads")),
