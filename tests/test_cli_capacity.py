@@ -243,3 +243,29 @@ def test_plan_infeasible_exits_1_and_invalid_exits_2(tmp_path):
     draft.write_text(DRAFT)
     result = run("plan", draft, "-H", "h100-sxn")
     assert result.exit_code == 2 and "h100-sxm" in result.stderr
+
+
+def test_plan_task_option_runs_the_model_search(tmp_path):
+    draft = tmp_path / "draft.yaml"
+    draft.write_text("workload:\n  requests_per_second: 1\n  prompt_tokens: 200\n  output_tokens: 270\n"
+                     "slo:\n  accuracy: 40%\n  e2e_p99_s: 60 s\ndeployment:\n  hardware: h100-sxm\n")
+    result = run("plan", draft, "--task", "math500", "--max-replicas", "4")
+    assert result.exit_code == 0, result.output
+    assert "task: math500" in result.stdout and "model:" in result.stdout and "Model search:" in result.stdout
+    assert run("plan", draft, "--task", "math5000").exit_code == 2
+
+
+def test_check_reads_a_law_file_relative_to_the_plan(tmp_path):
+    from planner.files.catalog import bundled_dir
+
+    (tmp_path / "laws").mkdir()
+    (tmp_path / "laws" / "my-law.yaml").write_text((bundled_dir() / "laws" / "math500.yaml").read_text())
+    plan = tmp_path / "tutor.yaml"
+    plan.write_text(PASSING.replace("  output_tokens: 100\n", "  output_tokens: 100\n  law: laws/my-law.yaml\n")
+                    .replace("slo:\n", "slo:\n  accuracy: 0.2\n"))
+    data = json.loads(run("check", plan, "-f", "json").stdout)
+    checks = {c["check"]: c for c in data["plans"][0]["checks"]}
+    assert "slo.accuracy" in checks and checks["slo.accuracy"]["interval"] is not None
+    plan.write_text(plan.read_text().replace("laws/my-law.yaml", "laws/none.yaml"))
+    result = run("check", plan)
+    assert result.exit_code == 2 and "none.yaml" in result.stderr

@@ -72,6 +72,14 @@ class PlanSearch:
     model_note: str = ""  # how `recommend`'s search chose the model, when the draft left it open
 
 
+def with_task(draft: Plan, task: str) -> Plan:
+    """The draft with ``workload.task`` set to ``task`` (and no law file): `planner plan --task`."""
+    lines = dict(draft.lines)
+    lines.setdefault("workload.task", lines.get("workload", 0))
+    lines.pop("workload.law", None)
+    return replace(draft, workload=replace(draft.workload, task=task, law=None), lines=lines)
+
+
 def choose_model(draft: Plan, catalog, *, hardware: list[str] | None = None) -> tuple[Plan, str] | str:
     """Model × precision × method × k for a draft without ``deployment.model``: `recommend`'s search (cheapest per query
     reaching ``slo.accuracy`` on the task's law), restricted to the draft's fixed choices.
@@ -138,6 +146,9 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
     ``hardware`` restricts the devices tried when the draft leaves ``deployment.hardware`` open.
     """
     d = draft.deployment
+    if draft.slo.accuracy is not None and not (draft.workload.task or draft.workload.law):
+        raise ProfileError(draft.path, "slo.accuracy", "an accuracy objective needs workload.task (a law id such as "
+                           "math500), workload.law or --task", line=draft.line_of("slo.accuracy"))
     model_note = ""
     chosen_by_recommend: tuple[str, ...] = ()
     if not d.model:

@@ -64,10 +64,11 @@ def plan(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file."),
     hardware: str | None = typer.Option(None, "--hardware", "-H", help="Comma-separated hardware ids to try [default: every profile]."),
     max_replicas: int = typer.Option(64, "--max-replicas", min=1, help="Most replicas to try per layout."),
+    task: str | None = typer.Option(None, "--task", help="Scaling-law id for the accuracy objective (sets workload.task; with no deployment.model, the model search uses it)."),
     profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Find the cheapest hardware × tp × max batch × replicas meeting a draft plan's objectives and write the plan."""
-    from planner.capacity.plan import failure_summary, search
+    from planner.capacity.plan import failure_summary, search, with_task
     from planner.files.disk import atomic_write
     from planner.files.plans import read_plan
     from planner.report.capacity import plan_file_text
@@ -79,7 +80,10 @@ def plan(
     devices = [h.strip() for h in hardware.split(",") if h.strip()] if hardware else None
     if devices:
         devices = [catalog.file("hardware", h).id for h in devices]
-    result = search(read_plan(draft, draft=True), catalog, hardware=devices, max_replicas=max_replicas)
+    plan_draft = read_plan(draft, draft=True)
+    if task:
+        plan_draft = with_task(plan_draft, catalog.file("law", task).id)
+    result = search(plan_draft, catalog, hardware=devices, max_replicas=max_replicas)
     if result.best is None:
         typer.echo(f"{draft}: {failure_summary(result)}", err=True)
         raise typer.Exit(EXIT_FINDINGS)

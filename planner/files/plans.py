@@ -272,7 +272,7 @@ def parse_plan(data: Mapping, path: Path | str, *, draft: bool = False) -> Plan:
         except _Bad as exc:
             c.fail(f.path, str(exc))
             values[f.path] = f.default
-    _consistency(c, values)
+    _consistency(c, values, draft=draft)
     c.raise_if_any()
     v = values
     return Plan(
@@ -303,11 +303,13 @@ def _expected(f: PlanField) -> str:
     return bounds_text(f)
 
 
-def _consistency(c: Checker, v: Mapping[str, Any]) -> None:
-    """Problems between fields: contradictory choices, inconsistent parallelism, a method without what it needs."""
+def _consistency(c: Checker, v: Mapping[str, Any], *, draft: bool = False) -> None:
+    """Problems between fields: contradictory choices, inconsistent parallelism, a method without what it needs.
+
+    A draft may leave the task to `planner plan --task`."""
     if v["workload.task"] and v["workload.law"]:
         c.fail("workload.law", "give workload.task or workload.law, not both")
-    if v["slo.accuracy"] is not None and not (v["workload.task"] or v["workload.law"]):
+    if v["slo.accuracy"] is not None and not (v["workload.task"] or v["workload.law"]) and not draft:
         c.fail("slo.accuracy", "an accuracy objective needs workload.task (a law id such as math500) or workload.law")
     method_id = v["deployment.method"]
     if method_id:
