@@ -400,13 +400,13 @@ def test_scenarios_stream_with_flat_memory_and_one_bad_row_does_not_stop_the_oth
         tracemalloc.stop()
         return peak, tail
 
-    small, _ = peak_bytes(100)
-    large, tail = peak_bytes(1000)
+    small, _ = peak_bytes(40)
+    large, tail = peak_bytes(400)  # held in memory, 400 outcomes would take several MB
     assert large < 1.5 * small + 200_000, (small, large)
     assert tail[-1] == "\n]\n"
-    result = invoke("estimate", "--scenarios", tmp_path / "s100.csv", "-f", "json")
+    result = invoke("estimate", "--scenarios", tmp_path / "s40.csv", "-f", "json")
     rows = json.loads(result.stdout)
-    assert result.exit_code == 0 and len(rows) == 101
+    assert result.exit_code == 0 and len(rows) == 41
     assert sum("error" in r for r in rows) == 1 and "batch" in next(r["error"] for r in rows if "error" in r)
 
 
@@ -501,13 +501,85 @@ CSV_CELLS = st.one_of(ARGUMENTS, st.sampled_from(["llama-3.1-8b", "h100-sxm", "i
 
 @SETTINGS
 @given(rows=st.lists(st.lists(CSV_CELLS, min_size=0, max_size=12), min_size=0, max_size=6),
-       header=st.sampled_from(["model,hardware,tp,batch,prompt_tokens,output_tokens", "model,hardware", "model,hardwre", ""]))
-def test_generated_scenario_csvs(rows, header):
+       header=st.sampled_from(["model,hardware,tp,batch,prompt_tokens,output_tokens", "model,hardware", "model,hardwre", ""]),
+       fmt=st.sampled_from(["json", "markdown", "table"]))
+def test_generated_scenario_csvs(rows, header, fmt):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "s.csv"
         path.write_text(header + "\n" + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
-        for fmt in ("json", "markdown", "table"):
-            invoke("estimate", "--scenarios", path, "-f", fmt)
+        invoke("estimate", "--scenarios", path, "-f", fmt)
+
+
+# Law files, plan files and evaluation CSVs: any leaf of a real file replaced by a hostile value
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path
+
+
+@st.composite
+def mutated(draw, base: dict) -> dict:
+    data = copy.deepcopy(base)
+    leaves = sorted(_leaves(data), key=repr)
+    for path in draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=3, unique=True)):
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = draw(st.one_of(hostile_values(), st.sampled_from([0, 1, 2, 0.5, 1e6, "x"])))
+    return data
+
+
+LAW = dict(read_yaml(BUILTIN / "laws" / "gsm8k.yaml"))
+PLAN = dict(read_yaml(ROOT / "examples" / "chat-h100.yaml")) if (ROOT / "examples" / "chat-h100.yaml").exists() else None
+FEW = settings(SETTINGS, max_examples=25)
+
+
+@FEW
+@given(mutated(LAW))
+def test_generated_law_files(data):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gsm8k.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        invoke("laws", "show", path, "-f", "json")
+        invoke("predict", "--law", path, "--method", "majority", "--samples", "1,4,64", "-f", "json")
+
+
+@pytest.mark.skipif(PLAN is None, reason="no example plan")
+@FEW
+@given(mutated(PLAN or {}))
+def test_generated_plan_files(data):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "plan.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        invoke("check", path, "-f", "json")
+
+
+FIT_CELLS = st.one_of(st.sampled_from(["m", "t", "majority", "pass-at-k", "best-of-n", "1", "4", "16", "64", "0.3", "0.45",
+                                       "45", "1.0000001", "-1", "1e300", "nan", "", "p1", "p2", "s1", "yes", "0", "x" * 300]),
+                      ARGUMENTS)
+FIT_HEADERS = ["model,task,method,samples,accuracy", "model,task,method,samples,accuracy,n_problems",
+               "problem_id,sample_id,correct", "problem_id,sample_id,correct,answer", "samples,accuracy", "a,b"]
+
+
+@FEW
+@given(header=st.sampled_from(FIT_HEADERS), rows=st.lists(st.lists(FIT_CELLS, min_size=2, max_size=6), min_size=0, max_size=8))
+def test_generated_evaluation_csvs(header, rows):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data = folder / "evals.csv"
+        data.write_text(header + "\n" + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+        before = snapshot(folder)
+        result = invoke("fit", data, "--out", folder / "law.yaml", "-f", "json")
+        after = snapshot(folder)
+        assert {k: v for k, v in after.items() if k != "law.yaml"} == before  # nothing but --out is written
+        assert ("law.yaml" in after) == (result.exit_code == 0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -262,9 +262,8 @@ def _parse_fit(c: Checker, fid: str, f) -> LawFit:
             c.fail(f"{p}intervals.{key}", "interval for a parameter that is not in params")
     cov_raw = f.get("covariance")
     n = len(names)
-    if cov_raw is None:
-        cov = tuple(tuple(0.0 for _ in range(n)) for _ in range(n))
-    else:
+    cov = tuple(tuple(0.0 for _ in range(n)) for _ in range(n))  # also the placeholder when the file's is bad
+    if cov_raw is not None:
         if not isinstance(cov_raw, list) or len(cov_raw) != n or any(not isinstance(r, list) or len(r) != n for r in cov_raw):
             c.fail(f"{p}covariance", f"expected a {n}x{n} list of lists (parameter order of params)")
         try:
