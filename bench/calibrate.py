@@ -226,10 +226,16 @@ def rewrite_block(path: Path, key: str, block: str) -> None:
 
 
 def write_engine(path: Path, engine, calibrated: bool, note: str) -> None:
-    rewrite_block(path, "overheads", f"overheads:\n  step: {us(engine.step_overhead_s)}\n  layer: {us(engine.layer_overhead_s)}\n")
+    text = path.read_text(encoding="utf-8")  # only the fitted lines: other overheads (request) are another fit's
+    text = re.sub(r"^  step: .*$", f"  step: {us(engine.step_overhead_s)}", text, count=1, flags=re.MULTILINE)
+    text = re.sub(r"^  layer: .*$", f"  layer: {us(engine.layer_overhead_s)}", text, count=1, flags=re.MULTILINE)
+    path.write_text(text, encoding="utf-8")
     lat = engine.allreduce_step_latency_s
     algo = engine.allreduce_algorithm
-    rewrite_block(path, "allreduce", "allreduce:\n  algorithm:\n" + "".join(f"    {k}: {algo[k]}\n" for k in ("fabric", "pcie", "network"))
+    def names(k):
+        return algo[k][0] if len(algo[k]) == 1 else "[" + ", ".join(algo[k]) + "]"
+
+    rewrite_block(path, "allreduce", "allreduce:\n  algorithm:\n" + "".join(f"    {k}: {names(k)}\n" for k in ("fabric", "pcie", "network"))
                   + "  step_latency:\n"
                   + "".join(f"    {k}: {us(lat[k])}\n" for k in ("fabric", "pcie", "network")))
     text = path.read_text(encoding="utf-8")

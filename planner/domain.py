@@ -120,7 +120,7 @@ def _per_precision(table: Mapping[str, float], key: str) -> float:
     raise InputError(f"efficiency has no value for {key} and no 'default'")
 
 
-ALLREDUCE_ALGORITHMS = ("ring", "tree", "one-shot")
+ALLREDUCE_ALGORITHMS = ("ring", "tree", "one-shot", "two-shot")
 BARE_ENGINE_ID = "none"  # Engine() with no profile: no fixed costs; scheduler limits 1024 sequences / 8192 tokens per pass
 
 
@@ -130,8 +130,10 @@ class Engine:
 
     step_overhead_s: fixed time per forward pass (launch of the step or its CUDA graph, sampling, scheduling).
     layer_overhead_s: fixed time per transformer layer per forward pass (kernel launches not hidden by graphs).
-    allreduce_algorithm: link kind -> ``ring`` (2(p-1) steps), ``tree`` (2 log2 p steps) or ``one-shot``
-        (one step, every rank reads every other rank's buffer; custom all-reduce kernels over NVLink).
+    allreduce_algorithm: link kind -> the algorithms the engine chooses from, by message size (the faster
+        is taken): ``ring`` (2(p-1) steps), ``tree`` (2 log2 p steps), ``one-shot`` (one step, every rank
+        reads every other rank's buffer) or ``two-shot`` (reduce-scatter then all-gather through peer
+        memory: 2 steps) - the last two are the custom all-reduce kernels of TensorRT-LLM, vLLM and SGLang.
     allreduce_step_latency_s: link kind (``fabric``, ``pcie``, ``network``) -> latency of one step of a collective.
     max_batch: most sequences in one step (vLLM ``max_num_seqs``, TensorRT-LLM ``max_batch_size``).
     max_num_tokens: most tokens in one forward pass (vLLM ``max_num_batched_tokens``, TensorRT-LLM ``max_num_tokens``).
@@ -145,7 +147,8 @@ class Engine:
     name: str = "no engine (bare roofline: no fixed costs, latency-free collectives)"
     step_overhead_s: float = 0.0
     layer_overhead_s: float = 0.0
-    allreduce_algorithm: Mapping[str, str] = field(default_factory=lambda: {"fabric": "ring", "pcie": "ring", "network": "ring"})
+    allreduce_algorithm: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"fabric": ("ring",), "pcie": ("ring",), "network": ("ring",)})
     allreduce_step_latency_s: Mapping[str, float] = field(default_factory=lambda: {"fabric": 0.0, "pcie": 0.0, "network": 0.0})
     max_batch: int = 1024
     max_num_tokens: int = 8192
@@ -165,28 +168,30 @@ class Engine:
 
     def __post_init__(self) -> None:
         for kind in LINK_KINDS:
-            if self.allreduce_algorithm.get(kind) not in ALLREDUCE_ALGORITHMS:
-                raise InputError(f"engine {self.id}: allreduce algorithm over {kind} must be one of {', '.join(ALLREDUCE_ALGORITHMS)}")
+            chosen = self.allreduce_algorithm.get(kind) or ()
+            if not chosen or any(a not in ALLREDUCE_ALGORITHMS for a in chosen):
+                raise InputError(f"engine {self.id}: allreduce algorithms over {kind} must be from {', '.join(ALLREDUCE_ALGORITHMS)}")
         for name in ("max_batch", "max_num_tokens", "prefill_chunk_tokens"):
             if getattr(self, name) < 1:
                 raise InputError(f"engine {self.id}: {name} must be ≥ 1")
 
-    def allreduce_steps(self, ranks: int, link: str = "fabric") -> float:
-        """Sequential steps (each paying one step latency) of one all-reduce over ``ranks`` ranks on ``link``."""
-        algorithm = self.allreduce_algorithm[link]
+    @staticmethod
+    def allreduce_steps(algorithm: str, ranks: int) -> float:
+        """Sequential steps (each paying one step latency) of one all-reduce over ``ranks`` ranks."""
         if ranks <= 1:
             return 0.0
         if algorithm == "ring":
             return 2.0 * (ranks - 1)
         if algorithm == "tree":
             return 2.0 * math.ceil(math.log2(ranks))
-        return 1.0
+        return 1.0 if algorithm == "one-shot" else 2.0
 
-    def allreduce_traffic_factor(self, ranks: int, link: str = "fabric") -> float:
-        """Bytes each rank moves over its link per byte of message (ring/tree 2(p-1)/p; one-shot p-1)."""
+    @staticmethod
+    def allreduce_traffic_factor(algorithm: str, ranks: int) -> float:
+        """Bytes each rank moves over its link per byte of message (one-shot p-1; the others 2(p-1)/p)."""
         if ranks <= 1:
             return 0.0
-        if self.allreduce_algorithm[link] == "one-shot":
+        if algorithm == "one-shot":
             return float(ranks - 1)
         return 2.0 * (ranks - 1) / ranks
 

@@ -41,13 +41,13 @@ def test_unknown_and_missing_keys_are_all_reported(tmp_path):
     raw = _raw()
     raw["overheads"]["setp"] = raw["overheads"].pop("step")
     del raw["allreduce"]["step_latency"]["pcie"]
-    raw["allreduce"]["algorithm"]["fabric"] = "butterfly"
+    raw["allreduce"]["algorithm"]["fabric"] = ["one-shot", "butterfly"]
     with pytest.raises(ProfileErrors) as info:
         parse_engine(raw, tmp_path / "trtllm.yaml")
     text = str(info.value)
     assert "overheads.setp" in text and "did you mean 'step'" in text
     assert "allreduce.step_latency.pcie" in text and "required" in text
-    assert "allreduce.algorithm.fabric" in text and "ring, tree, one-shot" in text
+    assert "allreduce.algorithm.fabric" in text and "ring, tree, one-shot, two-shot" in text
 
 
 def test_id_must_match_the_file_name(tmp_path):
@@ -56,12 +56,22 @@ def test_id_must_match_the_file_name(tmp_path):
 
 
 @pytest.mark.parametrize(("algorithm", "ranks", "steps", "traffic"), [
-    ("ring", 4, 6, 1.5), ("ring", 8, 14, 1.75), ("tree", 8, 6, 1.75), ("one-shot", 8, 1, 7.0), ("ring", 1, 0, 0.0),
+    ("ring", 4, 6, 1.5), ("ring", 8, 14, 1.75), ("tree", 8, 6, 1.75), ("one-shot", 8, 1, 7.0), ("two-shot", 8, 2, 1.75),
+    ("ring", 1, 0, 0.0),
 ])
-def test_allreduce_steps_and_traffic(catalog, algorithm, ranks, steps, traffic):
-    e = dataclasses.replace(catalog.engine("generic"), allreduce_algorithm={"fabric": "ring", "pcie": algorithm, "network": "ring"})
-    assert e.allreduce_steps(ranks, "pcie") == steps
-    assert e.allreduce_traffic_factor(ranks, "pcie") == pytest.approx(traffic)
+def test_allreduce_steps_and_traffic(algorithm, ranks, steps, traffic):
+    assert Engine.allreduce_steps(algorithm, ranks) == steps
+    assert Engine.allreduce_traffic_factor(algorithm, ranks) == pytest.approx(traffic)
+
+
+def test_the_faster_custom_algorithm_is_taken_for_each_message_size(catalog):
+    """One-shot wins for small (latency-bound) messages, two-shot for large (bandwidth-bound) ones."""
+    s = _scenario(catalog, tp=8)
+    lat = s.engine.allreduce_step_latency_s["fabric"]
+    bw = s.hardware.intra_node_bandwidth_bytes_per_s * s.hardware.efficiency.interconnect
+    small, large = 1e3, 3e7
+    assert allreduce_seconds(s, 8, small) == pytest.approx(lat + 7 * small / bw)
+    assert allreduce_seconds(s, 8, large) == pytest.approx(2 * lat + 1.75 * large / bw)
 
 
 def _scenario(catalog, **kw):
@@ -75,8 +85,9 @@ def test_allreduce_is_latency_plus_bytes_over_the_link(catalog):
     s = _scenario(catalog, tp=4)
     e, hw = s.engine, s.hardware
     message = 1e6
-    expected = e.allreduce_steps(4, "fabric") * e.allreduce_step_latency_s["fabric"] + e.allreduce_traffic_factor(4, "fabric") * message / (
-        hw.intra_node_bandwidth_bytes_per_s * hw.efficiency.interconnect)
+    link = hw.intra_node_bandwidth_bytes_per_s * hw.efficiency.interconnect
+    expected = min(Engine.allreduce_steps(a, 4) * e.allreduce_step_latency_s["fabric"] + Engine.allreduce_traffic_factor(a, 4) * message / link
+                   for a in e.allreduce_algorithm["fabric"])
     assert allreduce_seconds(s, 4, message) == pytest.approx(expected)
     # beyond one node the network link and its latency are used
     s16 = _scenario(catalog, tp=16)

@@ -309,14 +309,20 @@ def allreduce_seconds(s: Scenario, ranks: int, message_bytes, span: int | None =
 
     steps · step latency (the engine's, per link kind) + traffic factor · message / (link · interconnect),
     with ring 2(p-1) steps and 2(p-1)/p traffic (Patarasuk and Yuan 2009), tree 2·log2 p steps,
-    one-shot 1 step and p-1 traffic (TensorRT-LLM custom all-reduce). ``span`` = devices the group spans
+    one-shot 1 step and p-1 traffic, two-shot 2 steps and 2(p-1)/p traffic (custom all-reduce kernels);
+    of the engine's algorithms for the link the faster one for this message is taken. ``span`` = devices the group spans
     (picks the link; default ``ranks``).
     """
     if ranks <= 1:
         return 0.0 * message_bytes
     kind, bw = _link(s, span or ranks)
-    steps, traffic = s.engine.allreduce_steps(ranks, kind), s.engine.allreduce_traffic_factor(ranks, kind)
-    return steps * _step_latency(s, kind) + traffic * message_bytes / (bw * s.hardware.efficiency.interconnect)
+    latency, link_bw = _step_latency(s, kind), bw * s.hardware.efficiency.interconnect
+    times = [Engine.allreduce_steps(a, ranks) * latency + Engine.allreduce_traffic_factor(a, ranks) * message_bytes / link_bw
+             for a in s.engine.allreduce_algorithm[kind]]
+    out = times[0]
+    for t in times[1:]:  # the engine picks the faster algorithm for the message size
+        out = np.minimum(out, t)
+    return out
 
 
 def alltoall_seconds(s: Scenario, ranks: int, bytes_out_per_rank, span: int | None = None):

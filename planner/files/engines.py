@@ -36,8 +36,14 @@ def parse_engine(data: dict, path: Path) -> Engine:
     c.keys(algo, set(LINK_KINDS), set(LINK_KINDS), "allreduce.algorithm.")
     algorithms = {}
     for kind in LINK_KINDS:
-        value = c.text(algo, kind, "allreduce.algorithm.", default="ring", choices=ALLREDUCE_ALGORITHMS)
-        algorithms[kind] = value if value in ALLREDUCE_ALGORITHMS else "ring"
+        raw = algo.get(kind, "ring")
+        names = raw if isinstance(raw, list) else [raw]
+        chosen = []
+        for name in names:
+            value = c.text({kind: name}, kind, "allreduce.algorithm.", default="ring", choices=ALLREDUCE_ALGORITHMS)
+            if value in ALLREDUCE_ALGORITHMS:
+                chosen.append(value)
+        algorithms[kind] = tuple(chosen) or ("ring",)
     engine = Engine(
         id=str(data.get("id", path.stem)),
         name=c.text(data, "name"),

@@ -120,7 +120,8 @@ def parse_hardware(data: dict, path: Path) -> HardwareProfile:
                       if "idle_power" in data else None),
         price_usd_per_hour=(c.quantity(price, "usd_per_hour", "number", "price.", allow_zero=True, maximum=MAX_PRICE_USD_PER_HOUR) if price else None),
         efficiency=efficiency,
-        sources=c.sources(data, ("spec",)),
+        sources=(sources := c.sources(data, ("spec",))),
+        power_source=sources.get("power", ""),
         notes=c.text(data, "notes"),
         path=str(path),
     )
