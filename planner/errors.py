@@ -6,9 +6,17 @@ import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
+# No line of an error message is longer than this: a hostile value quoted anywhere is cut in the middle.
+MAX_MESSAGE_LINE = 600
+
 
 class PlannerError(Exception):
     """Base class: something the user can fix. The CLI prints it as one ``Error: ...`` line, exit 2."""
+
+    def __init__(self, *args: object):
+        if args and isinstance(args[0], str):
+            args = (capped(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class ProfileError(PlannerError):
@@ -17,7 +25,7 @@ class ProfileError(PlannerError):
     def __init__(self, path: Path | str | None, field: str | None, message: str, *, line: int | None = None):
         self.path = Path(path) if path is not None else None
         self.field = field
-        self.message = message
+        self.message = capped(message)
         self.line = line
         where = short_path(self.path) if self.path else "profile"
         if line is not None:
@@ -85,3 +93,14 @@ def short_path(path: Path | str) -> str:
     """A path as messages show it: at most ~120 characters (a 5,000-character name is cut in the middle)."""
     text = str(path)
     return text if len(text) <= 120 else f"{text[:60]}…{text[-59:]}"
+
+
+def capped(message: str, limit: int = MAX_MESSAGE_LINE) -> str:
+    """``message`` with every line longer than ``limit`` cut in the middle (the cut is said)."""
+    def cap(line: str) -> str:
+        if len(line) <= limit:
+            return line
+        half = limit // 2
+        return f"{line[:half]} …[{len(line) - 2 * half:,} characters cut]… {line[-half:]}"
+
+    return "\n".join(cap(line) for line in message.split("\n"))

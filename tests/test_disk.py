@@ -248,6 +248,19 @@ def test_write_errors_are_one_short_line(tmp_path, name):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_one_error_line(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(ProfileError, match="cannot write: Permission denied"):
+            disk.atomic_write(folder / "law.yaml", "x")
+    finally:
+        folder.chmod(0o755)
+    assert list(folder.iterdir()) == []
+
+
 def test_a_file_appearing_meanwhile_is_never_replaced(tmp_path, monkeypatch):
     target = tmp_path / "out.yaml"
     real = disk._temporary_beside

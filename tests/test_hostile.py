@@ -484,6 +484,15 @@ def test_odd_yaml_values_never_crash_show_json(tmp_path, value):
         assert "notes" in result.stderr
 
 
+@pytest.mark.parametrize("kind,name,pattern", [("laws", "gsm8k", r"^kind: .*$"), ("quantization", "default", r"^kind: .*$"),
+                                                ("model", "llama-3.1-8b", r"^  n_layers: .*$")])
+def test_huge_values_are_never_echoed_whole(tmp_path, kind, name, pattern):
+    key = pattern.strip("^").split(":")[0]
+    folder = profile_dir(tmp_path, kind, name, _with_line(kind, name, pattern, f"{key}: {'x' * 20000}"))
+    result = invoke("profiles", "validate", folder)
+    assert result.exit_code == 2 and max(len(line) for line in result.stderr.splitlines()) < 1000
+
+
 def test_an_unknown_home_directory_is_an_error():
     result = invoke("profiles", "list", "--profiles", "~no-such-user-here")
     assert result.exit_code == 2 and "~no-such-user-here" in result.stderr

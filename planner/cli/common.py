@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from planner.errors import PlannerError
+from planner.errors import PlannerError, capped
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -141,11 +141,11 @@ def write_out(text: str) -> None:
 
 
 def _error(message: str) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"Error: {capped(str(message))}", err=True)
 
 
 def warn(message: str) -> None:
-    typer.echo(f"Warning: {message}", err=True)
+    typer.echo(f"Warning: {capped(str(message))}", err=True)
 
 
 def emit(render: Callable[..., str], result: Any, fmt: Format, **options: Any) -> None:
