@@ -66,3 +66,12 @@ def test_every_estimate_option_is_documented(doc, option):
 def test_every_option_of_every_command_is_documented(doc, path):
     missing = [o for o in _options(_commands()[path]) if o not in doc]
     assert not missing, f"options of `{path}` not documented in docs/cli.md: {', '.join(missing)}"
+
+
+def test_recommend_worked_example_is_real_output():
+    """docs/recommend.md quotes the golden Markdown of `planner recommend` (tests/golden/recommend_math500_45.md)."""
+    root = Path(__file__).resolve().parent.parent
+    golden = (root / "tests" / "golden" / "recommend_math500_45.md").read_text(encoding="utf-8")
+    doc = (root / "docs" / "recommend.md").read_text(encoding="utf-8")
+    table = [line for line in golden[: golden.index("**Assumptions**")].splitlines() if line.startswith("| ")]
+    assert table and all(f"> {line}" in doc for line in table), "re-quote the golden file in docs/recommend.md's worked example"

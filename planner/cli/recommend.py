@@ -27,6 +27,7 @@ MaxDevicesOpt = typer.Option(None, "--max-devices", metavar="N", help="Most devi
 PromptOpt = typer.Option(None, "--prompt-tokens", metavar="TOKENS", help="Prompt tokens per query [default: the law's workload].")
 OutputOpt = typer.Option(None, "--output-tokens", metavar="TOKENS", help="Generated tokens per sample [default: the law's workload].")
 RewardOpt = typer.Option(None, "--reward-model", metavar="ID", help="Reward model profile for best-of-n, weighted majority, REBASE, MCTS [default: the law's, else llemma-34b].")
+EngineOpt = typer.Option("generic", "--engine", "-e", metavar="ID", help="Engine profile (generic, trtllm, vllm, sglang): fixed overheads, collective latency, scheduler limits.")
 DedicatedOpt = typer.Option(False, "--dedicated", help="Count the query as owning its devices for its latency (default: shared deployment at its serving batch).")
 ServingBatchOpt = typer.Option(None, "--serving-batch", metavar="N", help="Serving batch of the shared deployment [default: largest that fits, at most 256].")
 TreeStepsOpt = typer.Option(10, "--tree-steps", metavar="N", help="Rounds of a REBASE/MCTS tree search per solution.")
@@ -43,7 +44,7 @@ def _number(name: str, value: str | None) -> float | None:
 
 
 def _request(target, usd, flops, gpu_s, latency, ttft, minimize, models, hardware, precisions, methods, max_samples,
-             max_devices, prompt_tokens, output_tokens, reward_model, dedicated, serving_batch, tree_steps, oracle_seconds):
+             max_devices, prompt_tokens, output_tokens, reward_model, engine, dedicated, serving_batch, tree_steps, oracle_seconds):
     from planner.optimizer.request import SearchRequest, parse_accuracy, parse_list
 
     return SearchRequest(
@@ -55,7 +56,7 @@ def _request(target, usd, flops, gpu_s, latency, ttft, minimize, models, hardwar
         minimize=minimize, models=parse_list(models), hardware=parse_list(hardware), precisions=parse_list(precisions),
         methods=parse_list(methods), max_samples=max_samples, max_devices=max_devices,
         prompt_tokens=_number("--prompt-tokens", prompt_tokens), output_tokens=_number("--output-tokens", output_tokens),
-        reward_model=reward_model, dedicated=dedicated, serving_batch=serving_batch, tree_steps=tree_steps,
+        reward_model=reward_model, engine=engine, dedicated=dedicated, serving_batch=serving_batch, tree_steps=tree_steps,
         oracle_seconds=oracle_seconds,
     )
 
@@ -73,7 +74,7 @@ def recommend(
     minimize: str = MinimizeOpt, models: str | None = ModelsOpt, hardware: str | None = HardwareOpt,
     precisions: str | None = PrecisionsOpt, methods: str | None = MethodsOpt, max_samples: int = MaxSamplesOpt,
     max_devices: int | None = MaxDevicesOpt, prompt_tokens: str | None = PromptOpt, output_tokens: str | None = OutputOpt,
-    reward_model: str | None = RewardOpt, dedicated: bool = DedicatedOpt, serving_batch: int | None = ServingBatchOpt,
+    reward_model: str | None = RewardOpt, engine: str = EngineOpt, dedicated: bool = DedicatedOpt, serving_batch: int | None = ServingBatchOpt,
     tree_steps: int = TreeStepsOpt, oracle_seconds: float = OracleOpt, fmt: Format = FormatOpt, profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Recommend model, precision, search method, samples and hardware: the cheapest that reaches a target accuracy,
@@ -82,7 +83,7 @@ def recommend(
     from planner.report.recommend import render
 
     request = _request(target, usd, flops, gpu_s, latency, ttft, minimize, models, hardware, precisions, methods, max_samples,
-                       max_devices, prompt_tokens, output_tokens, reward_model, dedicated, serving_batch, tree_steps, oracle_seconds)
+                       max_devices, prompt_tokens, output_tokens, reward_model, engine, dedicated, serving_batch, tree_steps, oracle_seconds)
     catalog = open_catalog(profiles)
     the_law, source = _law(catalog, task, law)
     result = search(catalog, the_law, source, request)
@@ -100,7 +101,7 @@ def frontier(
     minimize: str = MinimizeOpt, models: str | None = ModelsOpt, hardware: str | None = HardwareOpt,
     precisions: str | None = PrecisionsOpt, methods: str | None = MethodsOpt, max_samples: int = MaxSamplesOpt,
     max_devices: int | None = MaxDevicesOpt, prompt_tokens: str | None = PromptOpt, output_tokens: str | None = OutputOpt,
-    reward_model: str | None = RewardOpt, dedicated: bool = DedicatedOpt, serving_batch: int | None = ServingBatchOpt,
+    reward_model: str | None = RewardOpt, engine: str = EngineOpt, dedicated: bool = DedicatedOpt, serving_batch: int | None = ServingBatchOpt,
     tree_steps: int = TreeStepsOpt, oracle_seconds: float = OracleOpt,
     plot: Path | None = typer.Option(None, "--plot", metavar="FILE.png|FILE.svg", help="Also draw the frontier (needs the 'plot' extra: matplotlib)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --plot file."),
@@ -111,7 +112,7 @@ def frontier(
     from planner.report.recommend import render_frontier
 
     request = _request(target, usd, flops, gpu_s, latency, ttft, minimize, models, hardware, precisions, methods, max_samples,
-                       max_devices, prompt_tokens, output_tokens, reward_model, dedicated, serving_batch, tree_steps, oracle_seconds)
+                       max_devices, prompt_tokens, output_tokens, reward_model, engine, dedicated, serving_batch, tree_steps, oracle_seconds)
     catalog = open_catalog(profiles)
     the_law, source = _law(catalog, task, law)
     result = search(catalog, the_law, source, request)

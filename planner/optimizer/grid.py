@@ -65,6 +65,7 @@ class Inputs:
     models: tuple[ModelOption, ...]
     hardware: tuple[HardwareProfile, ...]
     reward_model: ModelProfile
+    engine: Any  # domain engine profile: fixed overheads, collective latency, scheduler limits
     penalty: Any  # accuracy.quantization.QuantPenalty
     request: SearchRequest
     notes: tuple[str, ...] = ()
@@ -161,20 +162,20 @@ class _Deployment:
     prefill_token_device_s: float  # shared: device-seconds per prefilled token at the serving batch
 
 
-def _scenario(model: ModelProfile, hw: HardwareProfile, prec: str, tp: int, P: int, T: int) -> roofline.Scenario:
+def _scenario(model: ModelProfile, hw: HardwareProfile, prec: str, tp: int, P: int, T: int, engine: Any) -> roofline.Scenario:
     weights = lookup_precision(prec)
-    return roofline.Scenario(model=model, hardware=hw, tp=tp, weight_precision=weights,
+    return roofline.Scenario(model=model, hardware=hw, tp=tp, weight_precision=weights, engine=engine,
                              kv_precision=roofline.default_kv_precision(weights), batch=1, prompt_tokens=P, output_tokens=T)
 
 
 def _deployments(model: ModelProfile, hw: HardwareProfile, prec: str, widths: np.ndarray, request: SearchRequest,
-                 P: int, T: int) -> list[_Deployment]:
+                 P: int, T: int, engine: Any) -> list[_Deployment]:
     """Every tensor-parallel degree that is valid and fits memory at batch 1, costed once."""
     out = []
     for tp in TP_CHOICES:
         if request.max_devices is not None and tp > request.max_devices:
             break
-        s = _scenario(model, hw, prec, tp, P, T)
+        s = _scenario(model, hw, prec, tp, P, T, engine)
         try:
             roofline.validate(s)
         except PlannerError:
@@ -184,7 +185,7 @@ def _deployments(model: ModelProfile, hw: HardwareProfile, prec: str, widths: np
         limit = roofline.max_batch(s)
         if limit < 1:
             continue
-        serving = max(1, min(limit, request.serving_batch or SERVING_BATCH_CAP))
+        serving = max(1, min(limit, request.serving_batch or SERVING_BATCH_CAP, s.max_batch_limit))
         ttft = float(_phase_time(roofline.forward_pass(s, batch=1, new_tokens=P, context_tokens=0)))
         # One pass for every width the methods decode at, and for the serving batch (last element).
         steps = _phase_time(roofline.forward_pass(s, batch=np.append(widths, serving), new_tokens=1, context_tokens=P + T / 2.0))
@@ -206,9 +207,9 @@ class _Verifier:
     prefill_token_device_s: float
 
 
-def _verifier(rm: ModelProfile, hw: HardwareProfile, request: SearchRequest, P: int, T: int) -> _Verifier | None:
-    for d in _deployments(rm, hw, RM_PRECISION, np.array([1.0]), request, P, T):
-        return _Verifier(tp=d.tp, scenario=_scenario(rm, hw, RM_PRECISION, d.tp, P, T), prefill_token_device_s=d.prefill_token_device_s)
+def _verifier(rm: ModelProfile, hw: HardwareProfile, request: SearchRequest, P: int, T: int, engine: Any) -> _Verifier | None:
+    for d in _deployments(rm, hw, RM_PRECISION, np.array([1.0]), request, P, T, engine):
+        return _Verifier(tp=d.tp, scenario=_scenario(rm, hw, RM_PRECISION, d.tp, P, T, engine), prefill_token_device_s=d.prefill_token_device_s)
     return None
 
 
@@ -319,7 +320,7 @@ def build(inputs: Inputs) -> CandidateTable:
     precisions = precisions_for(request)
     notes = list(inputs.notes)
     blocks = [_block(inputs, option, methods, precisions, P, T, notes) for option in inputs.models]
-    verifiers = {hi: _verifier(inputs.reward_model, hw, request, P_int, T_int) for hi, hw in enumerate(inputs.hardware)}
+    verifiers = {hi: _verifier(inputs.reward_model, hw, request, P_int, T_int, inputs.engine) for hi, hw in enumerate(inputs.hardware)}
 
     columns: dict[str, list[np.ndarray]] = {name: [] for name in (
         "model", "hw", "precision", "method", "tp", "samples", "devices", "reward_devices", "accuracy", "lower", "upper",
@@ -350,7 +351,7 @@ def build(inputs: Inputs) -> CandidateTable:
             price = np.nan if hw.price_usd_per_hour is None else hw.price_usd_per_hour
             for pi, _ in enumerate(precisions):
                 a, lo, up, extrap = b.accuracy[pi]
-                for dep in _deployments(option.profile, hw, precisions[pi], widths, request, P_int, T_int):
+                for dep in _deployments(option.profile, hw, precisions[pi], widths, request, P_int, T_int, inputs.engine):
                     step = dep.step_s[slot]
                     latency = dep.ttft_s + np.maximum(b.decode_steps - 1.0, 0.0) * step + rm_latency + b.reading_s + b.oracle_s
                     shared = b.prompt_tokens * dep.prefill_token_device_s + b.generated_tokens * dep.decode_token_device_s + rm_shared

@@ -54,6 +54,7 @@ class SearchRequest:
     prompt_tokens: float | None = None
     output_tokens: float | None = None
     reward_model: str | None = None
+    engine: str = "generic"
     dedicated: bool = False
     serving_batch: int | None = None
     tree_steps: int = DEFAULT_TREE_STEPS

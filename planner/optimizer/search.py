@@ -161,8 +161,9 @@ def prepare(catalog: Catalog, law: ScalingLaw, law_source: str, request: SearchR
     rm_name = request.reward_model or getattr(law, "verifier", None) or DEFAULT_REWARD_MODEL
     reward_model = catalog.model(rm_name)
     penalty = catalog.get("quantization", "default", parse_penalty)
+    engine = catalog.engine(request.engine)
     return grid.Inputs(law=law, law_source=law_source, models=tuple(options), hardware=hardware, reward_model=reward_model,
-                       penalty=penalty, request=request, notes=tuple(notes))
+                       engine=engine, penalty=penalty, request=request, notes=tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,7 +348,9 @@ def _assumptions(request: SearchRequest, table: CandidateTable, law: ScalingLaw,
         "Cost = device-seconds × the profile's $/h; energy = device-seconds × rated power; FLOPs = 2·N per token plus attention (docs/strategies.md).",
         "Accuracy: the law's prediction (a fraction) with its 95 % interval; 'extrapolated' models have no data in the law "
         "(size law or anchor, wider band). Quantized precisions apply the quantization penalty per sample (docs/quantization.md).",
-        "Roofline assumptions as in `planner estimate` (docs/method.md); candidates that do not fit memory are never shown.",
+        f"Engine {request.engine}: its fixed per-step and per-layer overheads, collective latency and scheduler limits "
+        "(profiles/engines/); roofline assumptions as in `planner estimate` (docs/method.md); candidates that do not fit memory "
+        "are never shown.",
     ]
     return lines
 
@@ -357,6 +360,7 @@ def _provenance(catalog: Catalog, inputs: grid.Inputs) -> list[str]:
     lines += [f"law source {k}: {v}" for k, v in sorted(inputs.law.sources.items())]
     rm = inputs.reward_model.id
     lines.append(f"reward model {rm}: {catalog.describe_source('model', rm)}")
+    lines.append(f"engine {inputs.engine.id}: {catalog.describe_source('engine', inputs.engine.id)}")
     calibrated = sorted(h.id for h in inputs.hardware if h.efficiency.calibrated)
     uncalibrated = sorted(h.id for h in inputs.hardware if not h.efficiency.calibrated)
     user = sorted({f"{kind} {name}: {catalog.describe_source(kind, name)}" for kind, names in
