@@ -239,9 +239,18 @@ def max_batch(s: Scenario) -> int:
         return s.max_batch_limit
     guess = int(max(0.0, free) // per_seq)
     guess = min(guess, s.max_batch_limit)
-    while guess > 0 and not memory_use(s, guess).fits:  # activations grow a little with batch
-        guess -= 1
-    return guess
+    if guess == 0 or memory_use(s, guess).fits:
+        return guess
+    # Activations grow a little with batch, so the KV-only guess can be too many; memory use rises with
+    # batch, so bisect for the largest batch that fits (the optimizer calls this thousands of times).
+    lo, hi = 0, guess - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if memory_use(s, mid).fits:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 # ---------------------------------------------------------------------------------------------
