@@ -306,6 +306,7 @@ def test_generated_model_profiles_validate_then_estimate(data):
     ("hardware", "h100-sxm", ("price", "usd_per_hour"), 1.7e308, "price.usd_per_hour"),
     ("hardware", "h100-sxm", ("efficiency", "compute"), 1e-300, "efficiency.compute"),
     ("hardware", "h100-sxm", ("memory", "reserve"), "100 GB", "memory.reserve"),
+    ("calibration", "bands", ("regimes", "all", "high"), 1.7e308, "regimes.all.high"),
 ])
 def test_profiles_that_would_crash_or_mislead_fail_validate(tmp_path, kind, base, path, value, expected):
     folder = profile_dir(tmp_path, kind, "x", _mutated(kind, base, path, value))

@@ -23,8 +23,9 @@ def parse_bands(data: dict, path: Path) -> BandTable:
             c.fail(f"regimes.{name}", "expected a mapping {low, high, rows}")
             continue
         c.keys(raw, _REGIME, _REGIME, prefix)
-        low = c.quantity(raw, "low", "number", prefix, default=1.0)
-        high = c.quantity(raw, "high", "number", prefix, default=1.0)
+        # A factor on predicted times: beyond ×1000 either way a band says nothing (and could overflow a time).
+        low = c.quantity(raw, "low", "number", prefix, default=1.0, minimum=1e-3, maximum=1e3)
+        high = c.quantity(raw, "high", "number", prefix, default=1.0, minimum=1e-3, maximum=1e3)
         if low > high:
             c.fail(prefix + "low", f"expected low ≤ high ({high}), got {low}")
         table[str(name)] = Band(low=low, high=high, rows=c.integer(raw, "rows", prefix, default=1), regime=str(name))
