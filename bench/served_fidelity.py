@@ -13,6 +13,7 @@ profiles/engines/trtllm.yaml carries as `overheads.request`.
 Reports median and p90 absolute percentage error of TTFT and TPOT:
   in sample            the overhead fitted on every row;
   leave-one-model-out  for each model, the overhead fitted on the other models' rows, errors on its own.
+  baseline             the static roofline, for comparison (nothing fitted).
 Rows whose precision is not recorded (`precision` empty) are taken as bf16.
 """
 
@@ -30,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.cost.roofline import Scenario, default_kv_precision  # noqa: E402
+from planner.cost.roofline import Scenario, decode_step, default_kv_precision, forward_pass  # noqa: E402
 from planner.cost.serving import knobs_for, served  # noqa: E402
 from planner.domain import precision  # noqa: E402
 from planner.files.catalog import Catalog  # noqa: E402
@@ -76,6 +77,12 @@ def predict(cases: list[Case], overhead_s: float) -> list[tuple[Case, float, flo
         e = served(c.scenario, c.concurrency, knobs=knobs)
         out.append((c, e.ttft_s, e.tpot_s))
     return out
+
+
+def static_floor(cases: list[Case]) -> list[tuple[Case, float, float]]:
+    """Baseline: the static roofline - TTFT = one prompt's prefill, TPOT = decode step of a static batch of n."""
+    return [(c, forward_pass(c.scenario, batch=1, new_tokens=c.scenario.prompt_tokens, context_tokens=0).time_s,
+             decode_step(c.scenario, c.concurrency).time_s) for c in cases]
 
 
 def fit_overhead(cases: list[Case]) -> float:
@@ -146,6 +153,8 @@ def main() -> None:
         held_out += predict(test, fitted)
     print()
     print(table("leave-one-model-out (overhead fitted without the model: " + ", ".join(notes) + ")", held_out))
+    print()
+    print(table("baseline: static roofline (TTFT = one prefill, TPOT = static decode step at batch n)", static_floor(cases)))
     if args.rows:
         print()
         for c, ttft, tpot in sorted(in_sample, key=lambda t: (t[0].model, t[0].scenario.hardware.id, t[0].scenario.tp, t[0].concurrency)):
