@@ -10,9 +10,11 @@ Search space (each dimension only where the draft leaves it open):
 
 * hardware: every catalog device (or the ``hardware`` subset asked for);
 * tp: 1, 2, 4, 8 that divide the model's attention heads and fit in one node;
-* max_batch: the engine's default, 256, 64, 16 (a smaller running batch trades throughput for TPOT);
+* max_batch: the engine's default, 64, 16 (a smaller running batch trades throughput for TPOT; choices the KV
+  cache caps anyway are skipped);
 * replicas: the fewest that meet every objective, starting from the saturation bound
-  ``ceil(peak ÷ (saturation of one replica × (1 − min_headroom)))`` and stepping up.
+  ``ceil(peak ÷ (saturation of one replica × (1 − min_headroom)))`` and stepping up (at most 6 steps, and
+  no further once another replica moves no failing check by 2 %: a latency floor).
 
 Ranking (ties broken in this order): monthly cost (devices without a price last), devices, higher
 saturation rate, then hardware id, tp and max batch ascending, so the choice is deterministic.
@@ -32,7 +34,7 @@ from planner.files.checker import ProfileErrors
 from planner.files.plans import FIELDS, HOURS_PER_MONTH
 
 TP_CHOICES: tuple[int, ...] = (1, 2, 4, 8)
-MAX_BATCH_CHOICES: tuple[int | None, ...] = (None, 256, 64, 16)
+MAX_BATCH_CHOICES: tuple[int | None, ...] = (None, 64, 16)
 DEFAULT_MAX_REPLICAS = 64
 _REPLICA_STEPS = 6  # replicas tried above the saturation bound before giving up on a layout
 
@@ -131,6 +133,19 @@ def _tp_choices(plan: Plan, model, hardware) -> list[int]:
             and (tp == 1 or hardware.intra_node_bandwidth_bytes_per_s > 0)]
 
 
+def _kv_capacity(draft: Plan, catalog, hw_id: str, tp: int) -> int | None:
+    """Requests whose KV cache fits one replica with no engine cap (None when the layout cannot run)."""
+    from planner.cost import roofline
+
+    try:
+        r = resolve(replace(draft, deployment=replace(draft.deployment, hardware=hw_id, tp=tp, replicas=1,
+                                                      max_batch=None)), catalog)
+    except (ProfileError, ProfileErrors):
+        return None
+    s = r.scenario
+    return roofline.max_batch(replace(s, engine=replace(s.engine, max_batch=10**9)))
+
+
 def _evaluate(plan: Plan, catalog, goodput: bool = False) -> Candidate | None:
     try:
         resolved: Resolved = resolve(plan, catalog)
@@ -187,7 +202,11 @@ def search(draft: Plan, catalog, *, hardware: list[str] | None = None, max_repli
             pruned += 1  # unpriced devices rank after every priced one that passes
             continue
         for tp in _tp_choices(draft, model, hw):
-            for mb in batches:
+            capacity = _kv_capacity(draft, catalog, hw.id, tp)
+            # max batch choices the KV cache caps anyway run the same engine: keep the first of them
+            layout_batches = [mb for i, mb in enumerate(batches)
+                              if i == 0 or mb is None or capacity is None or mb < capacity]
+            for mb in layout_batches:
                 base = replace(draft, deployment=replace(d, hardware=hw.id, tp=tp, max_batch=mb, replicas=1))
                 layouts = {_layout(c): c.monthly_cost_usd for c in passing if c.monthly_cost_usd is not None}
                 costs = sorted(layouts.values())
@@ -275,6 +294,7 @@ def _replica_ladder(base: Plan, catalog, *, fixed: int | bool, max_replicas: int
     if start > max_replicas:
         yield one
         return
+    previous: Candidate | None = None
     for replicas in range(start, min(max_replicas, start + _REPLICA_STEPS) + 1):
         if too_dear(replicas):
             yield None
@@ -285,6 +305,23 @@ def _replica_ladder(base: Plan, catalog, *, fixed: int | bool, max_replicas: int
         yield cand
         if not any(not v.passed for v in cand.check.verdicts):
             return
+        if previous is not None and _at_floor(previous, cand):
+            return  # a latency floor: more replicas no longer move the failing checks
+        previous = cand
+
+
+def _at_floor(before: Candidate, after: Candidate) -> bool:
+    """The checks that fail after one more replica improved by less than 2 % (or only budgets fail, which get worse)."""
+    was = {v.check: v.predicted for v in before.check.verdicts}
+    for v in after.check.verdicts:
+        if v.passed or v.check.startswith("budget."):
+            continue
+        old = was.get(v.check)
+        if old is None or not math.isfinite(old) or not math.isfinite(v.predicted):
+            return False
+        if abs(old - v.predicted) > 0.02 * max(abs(old), 1e-12):
+            return False
+    return True
 
 
 def written_fields(search_result: PlanSearch) -> frozenset[str]:
