@@ -113,15 +113,29 @@ def test_bad_rates_are_input_errors(s, rate):
 
 
 def test_monthly_cost_anchors(s):
-    """H100 SXM at $3.78/h (profile price): 730 h/month = $2,759.40; 700 W for a month = 1.84 GJ."""
+    """H100 SXM at $3.78/h (profile price): 730 h/month = $2,759.40; energy from the device power model."""
+    from planner.cost.roofline import device_power_w
+
     m = monthly_cost(s, 10.0, peak_factor=2.0)
     assert HOURS_PER_MONTH == 730
     assert m.usd_per_month == pytest.approx(3.78 * 730)
-    assert m.energy_j_per_month == pytest.approx(700 * 730 * 3600)
     assert m.usd_per_query == pytest.approx(3.78 / 3600 / 10.0)
-    assert m.energy_j_per_query == pytest.approx(70.0)
     assert m.usd_per_query_at_peak == pytest.approx(m.usd_per_query / 2)
+    idle, rated = device_power_w(s.hardware, 0.0), device_power_w(s.hardware, 1.0)
+    assert rated == pytest.approx(700)
+    for w in (m.device_power_w, m.device_power_w_at_peak):
+        assert idle < w <= rated
+    assert m.energy_j_per_month == pytest.approx(m.device_power_w * 730 * 3600)
+    assert m.energy_j_per_query == pytest.approx(m.device_power_w / 10.0)
+    assert m.energy_j_per_query_at_peak == pytest.approx(m.device_power_w_at_peak / 20.0)
     assert m.replicas_needed_at_peak == 1 and not m.warnings
+
+
+def test_an_idle_deployment_draws_idle_power(s):
+    from planner.cost.roofline import device_power_w
+
+    m = monthly_cost(s, 1e-4)
+    assert m.device_power_w == pytest.approx(device_power_w(s.hardware, 0.0), rel=0.01)
 
 
 def test_monthly_cost_flags_a_peak_beyond_capacity(s):

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from planner.cost.roofline import PhaseCost, Scenario, decode_step, forward_pass, max_batch, validate
+from planner.cost.roofline import PhaseCost, Scenario, decode_step, device_power_w, forward_pass, max_batch, utilisation, validate
 from planner.errors import InputError
 
 # Bisection on the request rate: relative tolerance and step limit (the rate is monotone in the fixed point).
@@ -95,8 +95,10 @@ class ServedEstimate:
     prefill_utilisation: share of the engine (or of its token budget) taken by prefills.
     prefill_wait_s: mean wait for a prefill slot; queue_wait_s: mean wait for a batch slot.
     request_overhead_s: fixed per-request latency outside the model steps.
-    energy_j_per_output_token, cost_usd_per_million_output_tokens: the deployment's devices at rated
-    power and price over its served output rate.
+    device_utilisation: busier of compute and memory in the mean step (roofline.utilisation);
+    device_power_w: one device's mean power at it (roofline.device_power_w: idle + (rated - idle) · u).
+    energy_j_per_output_token, cost_usd_per_million_output_tokens: the deployment's devices at that
+    power and at the profile's price over its served output rate.
     """
 
     concurrency: float
@@ -116,6 +118,8 @@ class ServedEstimate:
     queue_wait_s: float
     request_overhead_s: float
     prefill_chunks: int
+    device_utilisation: float
+    device_power_w: float
     energy_j_per_output_token: float
     cost_usd_per_million_output_tokens: float | None
     warnings: tuple[str, ...] = ()
@@ -133,12 +137,13 @@ def mixed_step(s: Scenario, *, decode_batch: float, prefill_tokens: float) -> Ph
     tokens = decode_batch + prefill_tokens
     flat = forward_pass(s, batch=tokens, new_tokens=1, context_tokens=0)  # per-FLOP time, weights, comm, overhead
     flops = 0.0
-    kv_read_s = 0.0
+    kv_read_s = kv_read_bytes = 0.0
     if decode_batch > 0:
         dec = decode_step(s, decode_batch)
         no_cache = forward_pass(s, batch=decode_batch, new_tokens=1, context_tokens=0)
         flops += dec.flops
         kv_read_s = max(0.0, dec.memory_s - no_cache.memory_s)
+        kv_read_bytes = max(0.0, dec.bytes - no_cache.bytes)
     if prefill_tokens > 0:
         flops += forward_pass(s, batch=1, new_tokens=prefill_tokens, context_tokens=0).flops
     return PhaseCost(
@@ -147,7 +152,7 @@ def mixed_step(s: Scenario, *, decode_batch: float, prefill_tokens: float) -> Ph
         communication_s=flat.communication_s,
         overhead_s=flat.overhead_s,
         flops=flops,
-        bytes=flat.bytes,
+        bytes=flat.bytes + kv_read_bytes,
     )
 
 
@@ -162,6 +167,7 @@ class _State:
     own_prefill_s: float
     chunks: int
     ttft_running_s: float  # from arrival at the running batch to the first token (no batch-slot queue)
+    decoding: float = 0.0  # decode population d of the solved state
 
 
 def _state(k: SchedulerKnobs, p: int, batch: float, decoding: float, t_d: float, s_p: float, rate: float,
@@ -210,6 +216,7 @@ def _closed_loop(s: Scenario, k: SchedulerKnobs, batch: float, arrival_scv: floa
                 break
         if best is None:  # not even one request fits the step's token budget
             raise InputError(f"the engine's {k.max_tokens_per_step:,} tokens per step leave no room for prefill beside {decoding:g} decodes")
+        best = replace(best, decoding=decoding)
         new = min(batch, max(min(1.0, batch), best.rate * (o - 1) * best.step_s))
         if abs(new - decoding) <= 1e-4 * decoding:
             break
@@ -258,6 +265,10 @@ def served(scenario: Scenario, concurrency: float, *, arrival_scv: float | None 
     e2e = ttft + (s.output_tokens - 1) * tpot
     rate = st.rate * s.replicas
     device_seconds_per_token = s.devices / (rate * s.output_tokens)
+    # The mean step: the decode population plus the prefill tokens that arrive per step on average.
+    mean_step = mixed_step(s, decode_batch=st.decoding, prefill_tokens=st.rate * prefill_share * s.prompt_tokens * st.step_s)
+    device_u = utilisation(s, mean_step, s.devices // s.replicas)
+    power_w = device_power_w(s.hardware, device_u)
     price = s.hardware.price_usd_per_hour
     if queued > 0:
         limit = "the KV cache" if capacity <= k.max_batch else "the engine's max batch"
@@ -296,7 +307,9 @@ def served(scenario: Scenario, concurrency: float, *, arrival_scv: float | None 
         queue_wait_s=queue_wait,
         request_overhead_s=k.request_overhead_s,
         prefill_chunks=st.chunks,
-        energy_j_per_output_token=s.hardware.power_w * device_seconds_per_token,
+        device_utilisation=device_u,
+        device_power_w=power_w,
+        energy_j_per_output_token=power_w * device_seconds_per_token,
         cost_usd_per_million_output_tokens=None if price is None else price / 3600.0 * device_seconds_per_token * 1e6,
         warnings=tuple(warnings),
         assumptions=assumptions,

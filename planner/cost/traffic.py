@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from planner.cost.roofline import Scenario
+from planner.cost.roofline import Scenario, device_power_w
 from planner.cost.serving import ServedEstimate, knobs_for, kv_capacity, served
 from planner.errors import InputError
 
@@ -372,56 +372,88 @@ def _goodput(s, slo, load_multiplier, prompt_spread, output_spread, saturation_r
 class MonthlyCost:
     """Cost and energy of a deployment over a month (730 h), at the planned and at the peak arrival rate.
 
-    usd_per_month: devices rented all month (None without a price). energy_j_per_month: devices at their
-    rated power all month. Per query: at the planned rate and at the peak rate sustained.
+    usd_per_month: devices rented all month (None without a price). energy_j_per_month(_at_peak): the
+    devices all month at their mean power under the planned (peak) rate. Per query: at the planned rate
+    and at the peak rate sustained (capped at saturation). device_power_w(_at_peak): one device's mean power.
     """
 
     devices: int
     usd_per_month: float | None
     energy_j_per_month: float
+    energy_j_per_month_at_peak: float
     usd_per_query: float | None
     usd_per_query_at_peak: float | None
     energy_j_per_query: float
     energy_j_per_query_at_peak: float
+    device_power_w: float
+    device_power_w_at_peak: float
     peak_requests_per_s: float
     replicas_needed_at_peak: int
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
 
 
+def _device_power(s: Scenario, sequences_per_s: float, saturation: float, share: float) -> float:
+    """Mean power of one device of a replica taking ``sequences_per_s``: idle when empty, else the mean step's utilisation.
+
+    The replica is busy with probability 1 - e^(-n), n the mean number in flight (Poisson count); while
+    busy its devices run at the mean step's utilisation (roofline.utilisation of the served state).
+    """
+    if _running_limit(s) < 1:  # nothing fits: the devices sit idle
+        return device_power_w(s.hardware, 0.0)
+    if sequences_per_s >= saturation:
+        st = _per_replica(s, float(_running_limit(s)), 0.0, share)
+    else:
+        st = _solve(s, sequences_per_s, 0.0, share)
+    busy = -math.expm1(-st.concurrency)
+    return device_power_w(s.hardware, busy * st.device_utilisation)
+
+
 def monthly_cost(scenario: Scenario, requests_per_second: float, *, peak_factor: float = 1.0, load_multiplier: float = 1.0,
-                 saturation_rps: float | None = None) -> MonthlyCost:
-    """Monthly dollars and joules of the deployment, and per query at the planned and the peak rate."""
-    for name, value in (("requests_per_second", requests_per_second), ("peak_factor", peak_factor)):
+                 saturation_rps: float | None = None, prefills_per_request: float | None = None) -> MonthlyCost:
+    """Monthly dollars and joules of the deployment, and per query at the planned and the peak rate.
+
+    ``saturation_rps``: the deployment's saturation rate in user requests per second, when already known.
+    """
+    for name, value in (("requests_per_second", requests_per_second), ("peak_factor", peak_factor), ("load_multiplier", load_multiplier)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
             raise InputError(f"{name} must be a positive number, got {value!r}")
     if peak_factor < 1.0:
         raise InputError(f"peak_factor must be ≥ 1 (peak / planned rate), got {peak_factor!r}")
     s, hw = scenario, scenario.hardware
-    sat = saturation_rps if saturation_rps is not None else saturation_rate(s) * s.replicas / load_multiplier
+    share = 1.0 if prefills_per_request is None else prefills_per_request / load_multiplier
+    sat = saturation_rps if saturation_rps is not None else saturation_rate(s, prefill_share=share) * s.replicas / load_multiplier
     peak = requests_per_second * peak_factor
     per_replica_sat = sat / s.replicas
     needed = max(1, math.ceil(peak / per_replica_sat)) if per_replica_sat > 0 else 0
     price = hw.price_usd_per_hour
     usd_month = None if price is None else price * s.devices * HOURS_PER_MONTH
-    power_w = hw.power_w * s.devices
+    one = replace(s, replicas=1)
+    sat_sequences = per_replica_sat * load_multiplier
+    planned_w = _device_power(one, requests_per_second * load_multiplier / s.replicas, sat_sequences, share)
+    served_peak = min(peak, sat)
+    peak_w = _device_power(one, served_peak * load_multiplier / s.replicas, sat_sequences, share)
     warnings = []
     if needed > s.replicas:
         warnings.append(f"peak traffic ({peak:.3g} requests/s) needs {needed} replicas; the deployment has {s.replicas}")
-    served_peak = min(peak, sat)
+    idle = "published" if hw.idle_power_w is not None else "placeholder"
     return MonthlyCost(
         devices=s.devices,
         usd_per_month=usd_month,
-        energy_j_per_month=power_w * SECONDS_PER_MONTH,
+        energy_j_per_month=planned_w * s.devices * SECONDS_PER_MONTH,
+        energy_j_per_month_at_peak=peak_w * s.devices * SECONDS_PER_MONTH,
         usd_per_query=None if price is None else price * s.devices / 3600.0 / requests_per_second,
         usd_per_query_at_peak=None if price is None else price * s.devices / 3600.0 / served_peak,
-        energy_j_per_query=power_w / requests_per_second,
-        energy_j_per_query_at_peak=power_w / served_peak,
+        energy_j_per_query=planned_w * s.devices / requests_per_second,
+        energy_j_per_query_at_peak=peak_w * s.devices / served_peak,
+        device_power_w=planned_w,
+        device_power_w_at_peak=peak_w,
         peak_requests_per_s=peak,
         replicas_needed_at_peak=needed,
         warnings=tuple(warnings),
         assumptions=(
             f"a month is {HOURS_PER_MONTH:g} h; devices are rented and powered all month",
-            f"devices draw their rated power ({hw.power_w:g} W each) whenever deployed (an upper bound)",
+            f"device power = idle + (rated - idle) × utilisation ({hw.id}: {idle} idle power, rated {hw.power_w:g} W); "
+            "utilisation = P(a request in flight) × the mean served step's busier of compute and memory",
         ),
     )

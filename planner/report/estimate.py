@@ -230,6 +230,8 @@ def estimate_to_dict(outcome) -> dict:
                     "prefill_wait_s": v.prefill_wait_s,
                     "queue_wait_s": v.queue_wait_s,
                     "request_overhead_s": v.request_overhead_s,
+                    "device_utilisation": v.device_utilisation,
+                    "device_power_w": v.device_power_w,
                 },
                 "warnings": list(e.warnings) + list(v.warnings),
             }
