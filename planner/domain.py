@@ -141,6 +141,9 @@ class Engine:
     prefill_chunk_tokens: chunk size when ``chunked_prefill`` (SGLang ``chunked_prefill_size``).
     request_overhead_s: fixed latency per served request outside model steps (HTTP front end,
         tokenisation, scheduling hand-off); adds to served TTFT (planner.cost.serving).
+    kv_admission: ``full`` = a request is admitted only when the KV cache can hold its whole context
+        (TensorRT-LLM GUARANTEED_NO_EVICT); ``current`` = admitted on the blocks it holds now, preempting
+        when the cache runs out (vLLM, SGLang): served capacity counts the mean context P + O/2.
     """
 
     id: str = BARE_ENGINE_ID
@@ -155,6 +158,7 @@ class Engine:
     chunked_prefill: bool = True
     prefill_chunk_tokens: int = 8192
     request_overhead_s: float = 0.0
+    kv_admission: str = "full"
     calibrated: bool = False
     note: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -229,3 +229,12 @@ def test_engine_request_overhead_is_checked(tmp_path):
     bad.write_text(src.read_text(encoding="utf-8").replace("request: 128 ms", "request: -3 ms"), encoding="utf-8")
     with pytest.raises(ProfileError, match="overheads.request"):
         parse_engine(read_yaml(bad), bad)
+
+
+def test_engines_that_admit_on_current_blocks_hold_more_requests(catalog):
+    """vLLM/SGLang admit on the blocks held now (mean context P + O/2); TensorRT-LLM reserves the whole context."""
+    full = scenario(catalog, "llama-3.1-70b", "h200-sxm", "fp8", output_tokens=8192, engine=catalog.engine("trtllm"))
+    current = scenario(catalog, "llama-3.1-70b", "h200-sxm", "fp8", output_tokens=8192, engine=catalog.engine("vllm"))
+    assert catalog.engine("vllm").kv_admission == "current" and catalog.engine("trtllm").kv_admission == "full"
+    assert kv_capacity(current) > 1.5 * kv_capacity(full)
+    assert any("mean context" in a for a in served(current, 8).assumptions)

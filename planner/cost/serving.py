@@ -225,7 +225,14 @@ def _closed_loop(s: Scenario, k: SchedulerKnobs, batch: float, arrival_scv: floa
 
 
 def kv_capacity(s: Scenario) -> int:
-    """Requests whose whole context (prompt + output) fits the KV cache of one replica, capped by the engine max batch."""
+    """Requests the KV cache of one replica holds, capped by the engine max batch.
+
+    Engines that admit only what can finish (``kv_admission: full``) reserve each request's whole context
+    P + O; engines that admit on the blocks held now (``current``) hold, in steady state, the mean
+    context P + O/2 per request (requests are spread evenly over their decode).
+    """
+    if s.engine.kv_admission == "current":
+        return max_batch(replace(s, batch=None, output_tokens=max(1, math.ceil(s.output_tokens / 2))))
     return max_batch(replace(s, batch=None))
 
 
@@ -287,7 +294,9 @@ def served(scenario: Scenario, concurrency: float, *, arrival_scv: float | None 
         "closed loop: a finished request is replaced at once; identical prompt/output lengths"
         if arrival_scv is None else f"arrivals with squared coefficient of variation {arrival_scv:g}",
         "wait for a prefill slot: Kingman's G/G/1 approximation W = ρ/(1-ρ)·(c_a²+c_s²)/2·S (Kingman 1961)",
-        "KV capacity counts each request's full context (prompt + output) reserved for its lifetime",
+        "KV capacity counts each request's full context (prompt + output) reserved for its lifetime"
+        if s.engine.kv_admission != "current" else
+        "KV capacity counts the mean context (prompt + half the output); the engine preempts when the cache runs out",
     )
     return ServedEstimate(
         concurrency=float(concurrency),

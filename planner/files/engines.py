@@ -12,7 +12,9 @@ _REQUIRED = {"id", "name", "overheads", "allreduce", "scheduler", "sources"}
 _OVERHEADS = {"step", "layer", "request"}
 _OVERHEADS_REQUIRED = {"step", "layer"}
 _ALLREDUCE = {"algorithm", "step_latency"}
-_SCHEDULER = {"max_batch", "max_num_tokens", "chunked_prefill", "prefill_chunk_tokens"}
+_SCHEDULER = {"max_batch", "max_num_tokens", "chunked_prefill", "prefill_chunk_tokens", "kv_admission"}
+_SCHEDULER_REQUIRED = {"max_batch", "max_num_tokens", "chunked_prefill", "prefill_chunk_tokens"}
+KV_ADMISSION = ("full", "current")
 # Physical bounds: fixed costs up to 10 s, scheduler limits up to what any engine allocates.
 MAX_OVERHEAD_S = 10.0
 MAX_SEQUENCES = 10_000_000
@@ -31,7 +33,7 @@ def parse_engine(data: dict, path: Path) -> Engine:
     lat = c.mapping(ar, "step_latency", "allreduce.")
     c.keys(lat, set(LINK_KINDS), set(LINK_KINDS), "allreduce.step_latency.")
     sched = c.mapping(data, "scheduler")
-    c.keys(sched, _SCHEDULER, _SCHEDULER, "scheduler.")
+    c.keys(sched, _SCHEDULER, _SCHEDULER_REQUIRED, "scheduler.")
     algo = c.mapping(ar, "algorithm", "allreduce.")
     c.keys(algo, set(LINK_KINDS), set(LINK_KINDS), "allreduce.algorithm.")
     algorithms = {}
@@ -56,6 +58,7 @@ def parse_engine(data: dict, path: Path) -> Engine:
         chunked_prefill=c.boolean(sched, "chunked_prefill", "scheduler."),
         prefill_chunk_tokens=c.integer(sched, "prefill_chunk_tokens", "scheduler.", default=1, maximum=MAX_TOKENS_PER_PASS),
         request_overhead_s=c.quantity(over, "request", "seconds", "overheads.", required=False, allow_zero=True, maximum=MAX_OVERHEAD_S),
+        kv_admission=c.text(sched, "kv_admission", "scheduler.", default="full", choices=KV_ADMISSION),
         calibrated=c.boolean(data, "calibrated"),
         note=c.text(data, "note"),
         sources=c.sources(data, ("scheduler", "overheads")),
