@@ -223,3 +223,35 @@ def test_kv_precision_and_weight_only_fp4_lower_accuracy():
     assert acc("--kv-precision", "bf16") == base
     bad = run("predict", "--law", "math500", "--method", "majority", "--kv-precision", "int5")
     assert bad.exit_code == 2 and "did you mean" in bad.stderr
+
+
+def test_fit_per_problem_rows_shows_the_selection_and_keeps_stdout_clean(tmp_path):
+    import random
+
+    rng = random.Random(5)
+    lines = ["problem_id,sample_id,correct,answer"]
+    for q in range(40):
+        p = rng.random()
+        for s in range(16):
+            ok = rng.random() < p
+            lines.append(f"q{q},{s},{int(ok)},{'a' if ok else rng.choice('bcd')}")
+    data = tmp_path / "eval.csv"
+    data.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "law.yaml"
+    result = run("fit", data, "--out", out, "-f", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # nothing but JSON on stdout (no progress bar outside a terminal)
+    fits = summary["fits"]
+    assert any("held-in validation" in f["chosen_because"] for f in fits.values())
+    assert {"beta_pass", "exp_power", "kumaraswamy_pass"} <= set(fits["pass-at-k"]["heldout_error_points"])
+    shown = run("laws", "show", out, "-f", "markdown")
+    assert "chosen because" in shown.stdout and "held-in validation" in shown.stdout
+
+
+def test_fit_scale_option(tmp_path):
+    data = tmp_path / "eval.csv"
+    data.write_text("model,task,method,samples,accuracy\n" + "".join(f"m,t,majority,{k},{a}\n" for k, a in [(1, 0.3), (4, 0.35), (16, 0.37), (64, 1.2)]))
+    ambiguous = run("fit", data, "--out", tmp_path / "a.yaml")
+    assert ambiguous.exit_code == 2 and "row 5" in ambiguous.stderr and "--scale" in ambiguous.stderr
+    assert run("fit", data, "--out", tmp_path / "b.yaml", "--scale", "percent").exit_code == 0
+    assert run("fit", data, "--out", tmp_path / "c.yaml", "--scale", "pct").exit_code == 2
