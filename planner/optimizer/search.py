@@ -24,7 +24,8 @@ from planner.version import __version__
 # A catalog model the law has no data for is a candidate by default only inside the law's fitted size range
 # (its size law is not trusted outside it; name a model with --models to search it anyway, with a wider band).
 SIZE_MARGIN = 1.0
-DEFAULT_REWARD_MODEL = "llemma-34b"  # Wu et al. 2024 (arXiv 2408.00724) §4.1: Llemma-34B fine-tuned as the PRM
+DEFAULT_REWARD_MODEL = "llemma-34b"
+FRONTIER_RESOLUTION = 0.001  # accuracy (a fraction) a frontier point must add over the previous one: 0.1 point  # Wu et al. 2024 (arXiv 2408.00724) §4.1: Llemma-34B fine-tuned as the PRM
 
 CONSTRAINT_LABELS = {
     "kv": "KV cache of the k samples fits memory",
@@ -232,7 +233,8 @@ def pick(table: CandidateTable, feasible: np.ndarray, objective: np.ndarray, *, 
 
 
 def pareto(table: CandidateTable, feasible: np.ndarray, objective: np.ndarray) -> np.ndarray:
-    """Indices on the accuracy-vs-objective frontier (objective ascending, accuracy strictly rising)."""
+    """Indices on the accuracy-vs-objective frontier (objective ascending, accuracy rising by at least
+    ``FRONTIER_RESOLUTION`` from point to point)."""
     idx = np.flatnonzero(feasible & np.isfinite(objective))
     if idx.size == 0:
         return idx
@@ -240,12 +242,14 @@ def pareto(table: CandidateTable, feasible: np.ndarray, objective: np.ndarray) -
     acc = _round_sig(table.accuracy[idx])
     rest = [k[idx] for k in _order_keys(table)]
     order = idx[np.lexsort(list(reversed([obj, -acc] + rest)))]
-    acc_sorted = table.accuracy[order]
-    running = np.maximum.accumulate(acc_sorted)
-    keep = np.empty(order.size, dtype=bool)
-    keep[0] = True
-    keep[1:] = acc_sorted[1:] > running[:-1] + 1e-12
-    return order[keep]
+    # Keep a point only when it beats the last kept one by the reports' resolution (0.1 point): rows that
+    # print the same accuracy at a higher objective are not worth a line.
+    kept, best = [], -np.inf
+    for i, a in zip(order, table.accuracy[order]):
+        if a >= best + FRONTIER_RESOLUTION - 1e-12:
+            kept.append(i)
+            best = a
+    return np.array(kept, dtype=int)
 
 
 def candidate(table: CandidateTable, i: int, dedicated: bool) -> Candidate:
