@@ -186,10 +186,10 @@ def _deployments(model: ModelProfile, hw: HardwareProfile, prec: str, widths: np
         if limit < 1:
             continue
         serving = max(1, min(limit, request.serving_batch or SERVING_BATCH_CAP, s.max_batch_limit))
-        ttft = float(_phase_time(roofline.forward_pass(s, batch=1, new_tokens=P, context_tokens=0)))
+        # One prefill call for the query's own prompt (batch 1: its TTFT) and the serving batch's prompts.
+        ttft, prefill = (float(x) for x in _phase_time(roofline.prefill(s, np.array([1.0, serving]))))
         # One pass for every width the methods decode at, and for the serving batch (last element).
         steps = _phase_time(roofline.forward_pass(s, batch=np.append(widths, serving), new_tokens=1, context_tokens=P + T / 2.0))
-        prefill = float(_phase_time(roofline.prefill(s, serving)))
         out.append(_Deployment(tp=tp, max_batch=limit, ttft_s=ttft, widths=widths, step_s=steps[:-1],
                                decode_token_device_s=tp * float(steps[-1]) / serving,
                                prefill_token_device_s=tp * prefill / (serving * P)))
