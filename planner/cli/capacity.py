@@ -30,7 +30,7 @@ class CheckFormat(str, Enum):
 
 @handle_errors
 def check(
-    plans: list[Path] = typer.Argument(..., help="Plan files (YAML; see docs/plans.md).", show_default=False),
+    plans: list[Path] = typer.Argument(..., metavar="PLAN", help="Plan files (YAML; see docs/plans.md).", show_default=False),
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="Output format: table, markdown, json, junit (JUnit XML) or github (Actions annotations)."),
     profiles: Path | None = ProfilesOpt,
 ) -> None:
@@ -59,12 +59,12 @@ def schema() -> None:
 
 @handle_errors
 def plan(
-    draft: Path = typer.Argument(..., help="A draft plan: workload, slo, budget and the deployment choices already made.", show_default=False),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan here (atomically) instead of stdout."),
+    draft: Path = typer.Argument(..., metavar="DRAFT", help="A draft plan: workload, slo, budget and the deployment choices already made.", show_default=False),
+    out: Path | None = typer.Option(None, "--out", "-o", metavar="FILE", help="Write the plan here (atomically) instead of stdout."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file."),
-    hardware: str | None = typer.Option(None, "--hardware", "-H", help="Comma-separated hardware ids to try [default: every profile]."),
-    max_replicas: int = typer.Option(64, "--max-replicas", min=1, help="Most replicas to try per layout."),
-    task: str | None = typer.Option(None, "--task", help="Scaling-law id for the accuracy objective (sets workload.task; with no deployment.model, the model search uses it)."),
+    hardware: str | None = typer.Option(None, "--hardware", "-H", metavar="IDS", help="Comma-separated hardware ids to try [default: every profile]."),
+    max_replicas: int = typer.Option(64, "--max-replicas", min=1, metavar="N", help="Most replicas to try per layout."),
+    task: str | None = typer.Option(None, "--task", metavar="ID", help="Scaling-law id for the accuracy objective (sets workload.task; with no deployment.model, the model search uses it)."),
     profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Find the cheapest hardware × tp × max batch × replicas meeting a draft plan's objectives and write the plan."""
