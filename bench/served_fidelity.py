@@ -1,6 +1,6 @@
 """Served-latency fidelity: cost.serving against shared/data/served_calibration.csv (copied to bench/data).
 
-Usage: python bench/served_fidelity.py [--rows] [--csv PATH]
+Usage: python bench/served_fidelity.py [--rows] [--csv PATH] [--write]
 
 Each row is TensorRT-LLM serving one model at a fixed concurrency (`silicon_concurrency` in the source
 column, else `batch_size`), every request with the row's input/output lengths. The planner predicts
@@ -8,7 +8,7 @@ served TTFT and TPOT with `planner.cost.serving.served`. One number is fitted he
 per-request overhead (front end, tokenisation, scheduling), as the value that minimises the median
 absolute log error of TTFT. Everything else comes from the profiles (the roofline's efficiencies are
 calibrated on a different file, measured_perf_calibration.csv). The in-sample value is what
-profiles/engines/trtllm.yaml carries as `overheads.request`.
+profiles/engines/trtllm.yaml carries as `overheads.request` (`--write` puts it there).
 
 Reports median and p90 absolute percentage error of TTFT and TPOT:
   in sample            the overhead fitted on every row;
@@ -136,12 +136,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", type=Path, default=DATA)
     parser.add_argument("--rows", action="store_true", help="print every row's prediction (in sample)")
+    parser.add_argument("--write", action="store_true",
+                        help="write the in-sample overhead to profiles/engines/trtllm.yaml (and to vllm/sglang, which borrow it)")
     args = parser.parse_args()
     catalog = Catalog()
     cases = load_cases(catalog, args.csv)
     overhead = fit_overhead(cases)
     in_sample = predict(cases, overhead)
     print(f"rows: {len(cases)}; request overhead fitted on all rows: {overhead * 1e3:.0f} ms")
+    if args.write:
+        for name in ("trtllm", "vllm", "sglang"):
+            profile = Path(__file__).resolve().parent.parent / "profiles" / "engines" / f"{name}.yaml"
+            text = profile.read_text(encoding="utf-8")
+            text, n = re.subn(r"(?m)^(  request: )[0-9.]+ ms", lambda m: f"{m.group(1)}{overhead * 1e3:.0f} ms", text)
+            if n != 1:
+                raise SystemExit(f"{profile}: no single 'overheads.request' line to update")
+            profile.write_text(text, encoding="utf-8")
+            print(f"wrote overheads.request = {overhead * 1e3:.0f} ms to {profile}")
     print(table("in sample", in_sample))
     held_out = []
     notes = []
