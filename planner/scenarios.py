@@ -260,7 +260,12 @@ def evaluate_one(catalog: Catalog, request: ScenarioRequest, row: int = 1, overr
 
         served = serve(scenario, concurrency)
         check_finite(served)
-        scenario = replace(scenario, batch=max(1, round(served.running_batch)))  # memory at the running batch
+        # Memory at the running batch, at most the batch whose whole contexts fit (engines that admit on
+        # current blocks run more requests than that, each holding its context so far).
+        from planner.cost.roofline import max_batch
+
+        full = max_batch(replace(scenario, batch=None))
+        scenario = replace(scenario, batch=max(1, min(round(served.running_batch), full)))
     result = estimate(scenario)
     check_finite(result)
     return Outcome(
