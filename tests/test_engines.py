@@ -126,3 +126,42 @@ def test_engine_max_batch_caps_the_max_throughput_batch(catalog):
 def test_no_engine_warns(catalog):
     e = estimate(_scenario(catalog, model=catalog.model("llama-3.1-8b"), engine=Engine()))
     assert any("no engine profile" in w for w in e.warnings)
+
+
+# --- calibration bands (profiles/calibration/bands.yaml) ----------------------------------------
+
+
+def test_bands_cover_every_regime_an_estimate_can_have(catalog):
+    from planner.cost.roofline import regime
+
+    bands = catalog.bands()
+    for batch in (1, 64):
+        for tp in (1, 4):
+            for hw in ("h100-sxm", "apple-m2-ultra", "jetson-agx-orin-64gb"):
+                s = _scenario(catalog, model=catalog.model("llama-3.1-8b"), hardware=catalog.hardware(hw), batch=batch, tp=tp)
+                band = bands.for_regime(regime(s))
+                assert band is not None and band.low <= 1.0 <= band.high * 1.5 and band.rows >= bands.min_rows
+
+
+def test_a_thin_regime_falls_back_to_its_widest_axis():
+    from planner.domain import Band, BandTable
+
+    table = BandTable(min_rows=8, regimes={
+        "batch-1/multi-device/edge": Band(low=0.9, high=1.0, rows=2, regime="batch-1/multi-device/edge"),
+        "batch-1": Band(low=0.8, high=1.1, rows=70, regime="batch-1"),
+        "multi-device": Band(low=0.6, high=1.3, rows=60, regime="multi-device"),
+        "edge": Band(low=0.85, high=1.09, rows=18, regime="edge"),
+        "all": Band(low=0.8, high=1.3, rows=187, regime="all"),
+    })
+    assert table.for_regime(("batch-1", "multi-device", "edge")).regime == "multi-device"
+    assert table.for_regime(("batched", "nowhere", "else")).regime == "all"
+
+
+def test_malformed_bands_are_reported(tmp_path):
+    from planner.files.bands import parse_bands
+
+    data = {"kind": "bands", "source": "x", "regimes": {"all": {"low": 1.2, "high": 0.9, "rows": 3}, "edge": {"lo": 1}}}
+    with pytest.raises(ProfileErrors) as info:
+        parse_bands(data, tmp_path / "bands.yaml")
+    text = str(info.value)
+    assert "regimes.all.low" in text and "regimes.edge.lo" in text
