@@ -17,7 +17,6 @@ from planner.cli.common import (
     handle_errors,
     open_catalog,
 )
-from planner.errors import PlannerError
 
 
 class CheckFormat(str, Enum):
@@ -69,14 +68,14 @@ def plan(
 ) -> None:
     """Find the cheapest hardware × tp × max batch × replicas meeting a draft plan's objectives and write the plan."""
     from planner.capacity.plan import failure_summary, search, with_task
-    from planner.files.disk import atomic_write
+    from planner.files.disk import atomic_write, ensure_writable
     from planner.files.plans import read_plan
     from planner.report.capacity import plan_file_text
     from planner.version import __version__
 
     catalog = open_catalog(profiles)
-    if out is not None and out.exists() and not force:
-        raise PlannerError(f"{out}: file exists; pass --force to overwrite it")
+    if out is not None:
+        ensure_writable(out, force=force)  # refuse before the search, not after it
     devices = [h.strip() for h in hardware.split(",") if h.strip()] if hardware else None
     if devices:
         devices = [catalog.file("hardware", h).id for h in devices]
