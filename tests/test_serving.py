@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -226,7 +227,9 @@ def test_engine_request_overhead_is_checked(tmp_path):
 
     src = Path(__file__).resolve().parent.parent / "profiles" / "engines" / "trtllm.yaml"
     bad = tmp_path / "trtllm.yaml"
-    bad.write_text(src.read_text(encoding="utf-8").replace("request: 128 ms", "request: -3 ms"), encoding="utf-8")
+    text, n = re.subn(r"(?m)^  request: [0-9.]+ ms", "  request: -3 ms", src.read_text(encoding="utf-8"))
+    assert n == 1
+    bad.write_text(text, encoding="utf-8")
     with pytest.raises(ProfileError, match="overheads.request"):
         parse_engine(read_yaml(bad), bad)
 
