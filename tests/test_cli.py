@@ -229,3 +229,15 @@ def test_python_dash_m_entry_point():
 
     proc = subprocess.run([sys.executable, "-m", "planner", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "estimate" in proc.stdout
+
+
+def test_scenarios_csv_takes_engine_ep_and_attention_dp_columns(tmp_path):
+    csv = tmp_path / "scen.csv"
+    csv.write_text("model,hardware,engine,tp,ep,attention_dp,precision,batch\n"
+                   "deepseek-v3,h200-sxm,sglang,1,8,8,fp8,64\n"
+                   "deepseek-v3,h200-sxm,sglang,3,,,fp8,64\n", encoding="utf-8")
+    result = run("estimate", "--scenarios", csv, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows[0]["engine"] == "sglang" and rows[0]["ep"] == 8 and rows[0]["attention_dp"] == 8 and rows[0]["devices"] == 8
+    assert "layouts that work" in rows[1]["error"]
