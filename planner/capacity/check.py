@@ -327,7 +327,8 @@ def check_plan(r: Resolved, *, goodput: bool = True) -> PlanCheck:
                     note=f"{d.devices} × {s.hardware.id} at {price:g} USD/h × {HOURS_PER_MONTH:g} h")
     if budget.joules_per_query is not None:
         verdict("budget.joules_per_query", "budget.joules_per_query", cost.energy_j_per_query, budget.joules_per_query, "J", MAX,
-                note=f"{d.devices} × {s.hardware.power_w:g} W ÷ {w.requests_per_second:g} requests/s (mean rate)")
+                note=f"{d.devices} × {cost.device_power_w:.4g} W ÷ {w.requests_per_second:g} requests/s "
+                     "(device power at the mean rate's utilisation)")
 
     figures = {
         "devices": d.devices,
