@@ -269,3 +269,19 @@ def test_check_reads_a_law_file_relative_to_the_plan(tmp_path):
     plan.write_text(plan.read_text().replace("laws/my-law.yaml", "laws/none.yaml"))
     result = run("check", plan)
     assert result.exit_code == 2 and "none.yaml" in result.stderr
+
+
+def test_plan_keeps_a_law_file_reachable_from_the_written_plan(tmp_path):
+    from planner.files.catalog import bundled_dir
+
+    (tmp_path / "laws").mkdir()
+    (tmp_path / "capacity").mkdir()
+    (tmp_path / "laws" / "my-law.yaml").write_text((bundled_dir() / "laws" / "math500.yaml").read_text())
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(DRAFT.replace("  output_tokens: 200\n", "  output_tokens: 200\n  law: laws/my-law.yaml\n")
+                     .replace("slo:\n", "slo:\n  accuracy: 0.2\n"))
+    out = tmp_path / "capacity" / "plan.yaml"
+    result = run("plan", draft, "--out", out, "-H", "h100-sxm")
+    assert result.exit_code == 0, result.output
+    assert "law: ../laws/my-law.yaml" in out.read_text()
+    assert run("check", out).exit_code == 0

@@ -74,6 +74,20 @@ class PlanSearch:
     model_note: str = ""  # how `recommend`'s search chose the model, when the draft left it open
 
 
+def relocated(result: PlanSearch, out_dir) -> PlanSearch:
+    """The search result with ``workload.law`` rewritten relative to ``out_dir``, where the plan will be written."""
+    import os
+    from pathlib import Path
+
+    best = result.best
+    if best is None or not best.plan.workload.law or Path(best.plan.workload.law).is_absolute():
+        return result
+    law = Path(best.plan.path).parent / best.plan.workload.law
+    moved = os.path.relpath(law, Path(out_dir))
+    plan = replace(best.plan, workload=replace(best.plan.workload, law=Path(moved).as_posix()))
+    return replace(result, best=replace(best, plan=plan))
+
+
 def with_task(draft: Plan, task: str) -> Plan:
     """The draft with ``workload.task`` set to ``task`` (and no law file): `planner plan --task`."""
     lines = dict(draft.lines)

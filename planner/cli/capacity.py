@@ -67,7 +67,7 @@ def plan(
     profiles: Path | None = ProfilesOpt,
 ) -> None:
     """Find the cheapest hardware × tp × max batch × replicas meeting a draft plan's objectives and write the plan."""
-    from planner.capacity.plan import failure_summary, search, with_task
+    from planner.capacity.plan import failure_summary, relocated, search, with_task
     from planner.files.disk import atomic_write, ensure_writable
     from planner.files.plans import read_plan
     from planner.report.capacity import plan_file_text
@@ -86,7 +86,7 @@ def plan(
     if result.best is None:
         typer.echo(f"{draft}: {failure_summary(result)}", err=True)
         raise typer.Exit(EXIT_FINDINGS)
-    text = plan_file_text(result, __version__)
+    text = plan_file_text(relocated(result, out.parent if out is not None else Path(".")), __version__)
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
