@@ -220,14 +220,20 @@ def _order_keys(table: CandidateTable) -> list[np.ndarray]:
 
 
 def pick(table: CandidateTable, feasible: np.ndarray, objective: np.ndarray, *, maximize_accuracy: bool) -> int | None:
-    """Index of the best feasible candidate: lowest objective (target mode) or highest accuracy (budget mode)."""
+    """Index of the best feasible candidate: the lowest objective (target mode), or the lowest objective among
+    those within ``FRONTIER_RESOLUTION`` of the highest accuracy (budget mode)."""
     idx = np.flatnonzero(feasible & np.isfinite(objective))
     if idx.size == 0:
         return None
+    if maximize_accuracy:
+        # Accuracies within the reports' resolution of the best are a tie, broken by the lower objective:
+        # a cheaper configuration that prints the same accuracy wins.
+        top = table.accuracy[idx].max()
+        idx = idx[table.accuracy[idx] >= top - FRONTIER_RESOLUTION]
     obj = _round_sig(objective[idx])
     acc = _round_sig(table.accuracy[idx])
     rest = [k[idx] for k in _order_keys(table)]
-    primary = [-acc, obj] if maximize_accuracy else [obj, -acc]
+    primary = [obj, -acc]
     order = np.lexsort(list(reversed(primary + rest)))
     return int(idx[order[0]])
 
