@@ -630,6 +630,11 @@ def _np_min(a, b):
 # ---------------------------------------------------------------------------------------------
 # Search methods: the one table (ids, verifier kind, tree or not, sources)
 
+# Rounds of a tree search (REBASE, MCTS) per solution when none is given: Wu et al. 2024 (arXiv 2408.00724,
+# §3.4) expand one solution step per round, steps split at line breaks; 10 steps of ~26 tokens matches their
+# ~260-token MATH500 solutions. Used by `recommend` (--tree-steps) and by capacity plans.
+DEFAULT_TREE_STEPS = 10
+
 VERIFIER_KINDS = ("none", "reward-model", "oracle", "human")
 
 

@@ -22,7 +22,7 @@ from planner.capacity.latency import Traffic, mean_tokens, monthly, traffic_at, 
 from planner.cost import roofline
 from planner.cost.methods import search_cost
 from planner.cost.traffic import LatencySlo
-from planner.domain import Plan
+from planner.domain import DEFAULT_TREE_STEPS, Plan
 from planner.domain import method as lookup_method
 from planner.domain import precision as lookup_precision
 from planner.errors import PlannerError, ProfileError, UnknownNameError
@@ -240,13 +240,9 @@ def load_multiplier(r: Resolved) -> float:
     d, s = r.plan.deployment, r.scenario
     cost = search_cost(d.method, generator=s.model, samples=d.samples, prompt_tokens=s.prompt_tokens,
                        output_tokens=s.output_tokens, verifier=r.reward_model,
-                       n_steps=_TREE_STEPS if lookup_method(d.method).tree else None)
+                       n_steps=DEFAULT_TREE_STEPS if lookup_method(d.method).tree else None)
     return float(cost.generated_tokens) / s.output_tokens
 
-
-# Tree searches score a node per reasoning step; Wu et al. 2024 split MATH solutions into steps at
-# newlines, a handful per solution. The plan format has no field for it: this default is stated.
-_TREE_STEPS = 8
 
 
 def check_plan(r: Resolved, *, goodput: bool = True) -> PlanCheck:

@@ -72,8 +72,12 @@ def traffic_at(s: roofline.Scenario, requests_per_second: float, *, load_multipl
         multiplier += equivalent
         extra.append(f"reward model: one {verifier_s * 1e3:.3g} ms scoring pass per request on the same devices, counted as "
                      f"{equivalent:.3g} extra engine sequences of load and added to the end-to-end latency")
+    shared_prompt = 1.0 if samples > 1 else None
+    if shared_prompt is not None:
+        extra.append(f"the {samples} samples of a request share one prompt prefill (prefix caching, on by default in vLLM V1 "
+                     "and SGLang; TensorRT-LLM with KV-cache reuse)")
     r = traffic.at_rate(one, requests_per_second, load_multiplier=multiplier, prompt_spread=spread(workload.prompt_tokens),
-                        output_spread=spread(workload.output_tokens), slo=slo)
+                        output_spread=spread(workload.output_tokens), slo=slo, prefills_per_request=shared_prompt)
     return Traffic(
         concurrency=r.concurrency, ttft_p50_s=r.ttft_p50_s, ttft_p99_s=r.ttft_p99_s, tpot_p99_s=r.tpot_p99_s,
         e2e_p50_s=r.e2e_p50_s + verifier_s, e2e_p99_s=r.e2e_p99_s + verifier_s, saturation_rps=r.saturation_rps,

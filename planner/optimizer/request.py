@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from planner.domain import DEFAULT_TREE_STEPS
 from planner.errors import InputError
 
 OBJECTIVES = ("cost", "latency", "energy", "flops")
@@ -23,10 +24,6 @@ SERVING_BATCH_CAP = 256
 # tokens and how to count them", help.openai.com).
 READING_WORDS_PER_MINUTE = 200.0
 WORDS_PER_TOKEN = 0.75
-# Tree search depth when the user gives none: REBASE/MCTS expand one solution step per round; Wu et al. 2024
-# (arXiv 2408.00724, §3.4) split solutions into steps at line breaks. 10 steps of ~26 tokens matches their
-# ~260-token MATH500 solutions; change it with --tree-steps.
-DEFAULT_TREE_STEPS = 10
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
