@@ -266,7 +266,7 @@ class _Block:
 
 
 def _block(inputs: Inputs, option: ModelOption, methods: tuple[str, ...], precisions: tuple[str, ...], P: float, T: float,
-           notes: list[str]) -> _Block | None:
+           left_out: list[tuple[str, str, str]]) -> _Block | None:
     request = inputs.request
     parts: dict[str, list] = {k: [] for k in ("method", "samples", "width", "decode_steps", "rounds", "prompt_tokens",
                                              "generated_tokens", "verifier_tokens", "flops", "generator_flops", "uses_rm", "tree", "reading_s", "oracle_s")}
@@ -279,7 +279,7 @@ def _block(inputs: Inputs, option: ModelOption, methods: tuple[str, ...], precis
             c = _search_costs(option, mid, ks, inputs.reward_model, request, P, T)
             acc = {pi: _accuracy(inputs, option, mid, prec, ks) for pi, prec in enumerate(precisions)}
         except PlannerError as exc:
-            notes.append(f"{option.id} with {mid} left out: {exc}")
+            left_out.append((mid, str(exc), option.id))
             continue
         n = ks.size
 
@@ -318,8 +318,12 @@ def build(inputs: Inputs) -> CandidateTable:
     P_int, T_int = max(1, int(round(P))), max(1, int(round(T)))
     methods = methods_for(law, request)
     precisions = precisions_for(request)
+    left_out: list[tuple[str, str, str]] = []  # (method, reason, model)
+    blocks = [_block(inputs, option, methods, precisions, P, T, left_out) for option in inputs.models]
     notes = list(inputs.notes)
-    blocks = [_block(inputs, option, methods, precisions, P, T, notes) for option in inputs.models]
+    for (mid, reason) in dict.fromkeys((m, r) for m, r, _ in left_out):
+        models = [o for m, r, o in left_out if (m, r) == (mid, reason)]
+        notes.append(f"{mid} left out for {len(models)} model{'s' if len(models) > 1 else ''} ({', '.join(models)}): {reason}")
     verifiers = {hi: _verifier(inputs.reward_model, hw, request, P_int, T_int, inputs.engine) for hi, hw in enumerate(inputs.hardware)}
 
     columns: dict[str, list[np.ndarray]] = {name: [] for name in (

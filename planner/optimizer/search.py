@@ -21,8 +21,9 @@ from planner.optimizer.grid import CandidateTable, ModelOption
 from planner.optimizer.request import SearchRequest
 from planner.version import __version__
 
-# A catalog model the law has no data for is a candidate by default only inside the law's fitted size range
-# (its size law is not trusted outside it; name a model with --models to search it anyway, with a wider band).
+# A catalog model the law has no data for is a candidate by default when the law carries a published anchor for
+# it (its single-sample accuracy), or when it lies inside the law's fitted size range (the size law is not
+# trusted outside it; name a model with --models to search it anyway).
 SIZE_MARGIN = 1.0
 DEFAULT_REWARD_MODEL = "llemma-34b"
 FRONTIER_RESOLUTION = 0.001  # accuracy (a fraction) a frontier point must add over the previous one: 0.1 point  # Wu et al. 2024 (arXiv 2408.00724) §4.1: Llemma-34B fine-tuned as the PRM
@@ -129,12 +130,14 @@ def prepare(catalog: Catalog, law: ScalingLaw, law_source: str, request: SearchR
     notes: list[str] = []
     options: list[ModelOption] = []
     covered: set[str] = set()
+    with_data = {p.model for p in law.points}
     for mid, m in law.models.items():
         if m.profile is None or m.profile not in catalog.names("model"):
             notes.append(f"law model {mid} has no catalog profile to cost it: left out")
             continue
         covered.add(m.profile)
-        options.append(ModelOption(id=m.profile, law_model=mid, profile=catalog.model(m.profile), extrapolated=False))
+        # A law model without data points is known only by its anchor (single-sample accuracy): extrapolated.
+        options.append(ModelOption(id=m.profile, law_model=mid, profile=catalog.model(m.profile), extrapolated=mid not in with_data))
     wanted = None
     if request.models:
         wanted = []
@@ -151,7 +154,8 @@ def prepare(catalog: Catalog, law: ScalingLaw, law_source: str, request: SearchR
         profile = catalog.model(mid)
         size_b = profile.total_params / 1e9
         named = wanted is not None and mid in wanted
-        if named or lo / SIZE_MARGIN <= size_b <= hi * SIZE_MARGIN:
+        anchored = mid in getattr(law, "anchors", {})  # a published single-sample accuracy: no size law needed
+        if named or anchored or lo / SIZE_MARGIN <= size_b <= hi * SIZE_MARGIN:
             options.append(ModelOption(id=mid, law_model=mid, profile=profile, extrapolated=True))
     if wanted is not None:
         options = [o for o in options if o.id in wanted]
