@@ -85,11 +85,11 @@ def parse_params_b(values: list[str] | None) -> dict[str, float] | float | None:
 def fit(
     data: Path = typer.Argument(..., help="CSV of evaluations: aggregate rows (model,task,method,samples,accuracy[,n_problems]) or per-problem rows (problem_id,sample_id,correct[,answer,score])."),
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the fitted law (YAML)."),
-    law_id: str | None = typer.Option(None, "--id", help="Law id [default: the output file name]."),
-    task: str | None = typer.Option(None, "--task", help="Task id (e.g. math500) when the rows do not say."),
-    model: str = typer.Option("user-model", "--model", help="Model name for per-problem rows."),
+    law_id: str | None = typer.Option(None, "--id", metavar="ID", help="Law id [default: the output file name]."),
+    task: str | None = typer.Option(None, "--task", metavar="TASK", help="Task id (e.g. math500) when the rows do not say."),
+    model: str = typer.Option("user-model", "--model", metavar="NAME", help="Model name for per-problem rows."),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed (intervals are reproducible)."),
-    scale: str | None = typer.Option(None, "--scale", help="Accuracy scale of aggregate rows: fraction or percent [default: detected, only when unambiguous]."),
+    scale: str | None = typer.Option(None, "--scale", metavar="fraction|percent", help="Accuracy scale of aggregate rows: fraction or percent [default: detected, only when unambiguous]."),
     params_b: list[str] | None = typer.Option(None, "--params-b", help="Model size in billions of parameters (one number, or MODEL=BILLIONS, repeatable) for models the catalog does not know; precision penalties need it."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     fmt: Format = FormatOpt,
@@ -162,13 +162,13 @@ def parse_samples(text: str) -> list[int]:
 
 @handle_errors
 def predict(
-    law: str = typer.Option(..., "--law", "-l", help="Built-in law id (see `planner laws list`) or a file written by `planner fit`."),
-    method: str = typer.Option(..., "--method", help="greedy, majority, best-of-n, weighted-majority, mcts, rebase, pass-at-k, ensemble, human-pick."),
+    law: str = typer.Option(..., "--law", "-l", metavar="LAW|FILE", help="Built-in law id (see `planner laws list`) or a file written by `planner fit`."),
+    method: str = typer.Option(..., "--method", metavar="METHOD", help="greedy, majority, best-of-n, weighted-majority, mcts, rebase, pass-at-k, ensemble, human-pick."),
     samples: str = typer.Option("1,4,16,64", "--samples", "-k", metavar="K,K,...", help="Sample counts, comma-separated."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Model [default: the law's default model]."),
-    precision: str | None = typer.Option(None, "--precision", "-p", help="Weight precision: its accuracy penalty is applied per sample."),
-    kv_precision: str | None = typer.Option(None, "--kv-precision", help="KV-cache precision (fp8, int8, int4): its accuracy penalty is added to the weights'."),
-    anchor_accuracy: str | None = typer.Option(None, "--anchor-accuracy", help="Single-sample accuracy of a model the law has no data for, in an evaluation like the law's (fraction, or percent above 1)."),
+    model: str | None = typer.Option(None, "--model", "-m", metavar="ID", help="Model [default: the law's default model]."),
+    precision: str | None = typer.Option(None, "--precision", "-p", metavar="PRECISION", help="Weight precision: its accuracy penalty is applied per sample."),
+    kv_precision: str | None = typer.Option(None, "--kv-precision", metavar="PRECISION", help="KV-cache precision (fp8, int8, int4): its accuracy penalty is added to the weights'."),
+    anchor_accuracy: str | None = typer.Option(None, "--anchor-accuracy", metavar="A", help="Single-sample accuracy of a model the law has no data for, in an evaluation like the law's (fraction, or percent above 1)."),
     fmt: Format = FormatOpt,
     profiles: Path | None = ProfilesOpt,
 ) -> None:

@@ -65,9 +65,9 @@ def profiles_validate(
 @handle_errors
 def profiles_import_hf(
     config: Path = typer.Argument(..., help="A Hugging Face config.json on disk (no network)."),
-    model_id: str = typer.Option(..., "--id", help="Id for the new profile, e.g. my-model-7b."),
+    model_id: str = typer.Option(..., "--id", metavar="ID", help="Id for the new profile, e.g. my-model-7b."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Where to write the YAML (default: stdout)."),
-    source: str = typer.Option("", "--source", help="Citation for the config (default: the file path)."),
+    source: str = typer.Option("", "--source", metavar="CITATION", help="Citation for the config (default: the file path)."),
     force: bool = typer.Option(
         False, "--force",
         help="Overwrite an existing file, and import a config with an unknown model_type or keys the importer "
