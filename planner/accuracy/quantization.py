@@ -316,16 +316,21 @@ def leave_one_model_out(points: Sequence[QuantPoint], *, form: str = "logit-powe
         errors.extend(err.tolist())
         for pt, e in zip(known, err):
             by_format.setdefault(format_key(pt), []).append(float(e))
+    return _error_summary(errors, by_format, skipped) | {"per_model_rmse_points": per_model}
+
+
+DEPLOY_FORMATS = ("fp8", "int8", "int4", "fp4")  # weight formats the planner deploys (16-bit KV rows)
+
+
+def _error_summary(errors: Sequence[float], by_format: Mapping[str, list[float]], skipped: int) -> dict[str, Any]:
+    """RMSE and mean absolute error (accuracy points) overall, on the deploy formats and per format."""
     e = np.array(errors)
     deploy = np.array([x for key, v in by_format.items() if key in DEPLOY_FORMATS for x in v])
     return {"rmse_points": float(np.sqrt(np.mean(e**2))), "mae_points": float(np.mean(np.abs(e))),
             "deploy_rmse_points": float(np.sqrt(np.mean(deploy**2))) if deploy.size else math.nan,
             "deploy_mae_points": float(np.mean(np.abs(deploy))) if deploy.size else math.nan,
             "rmse_points_by_format": {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in sorted(by_format.items())},
-            "n_scored": int(e.size), "n_skipped": skipped, "per_model_rmse_points": per_model}
-
-
-DEPLOY_FORMATS = ("fp8", "int8", "int4", "fp4")  # weight formats the planner deploys (16-bit KV rows)
+            "n_scored": int(e.size), "n_skipped": skipped}
 
 
 def format_key(pt: QuantPoint) -> str:
@@ -383,10 +388,4 @@ def naive_leave_one_model_out(points: Sequence[QuantPoint]) -> dict[str, Any]:
             err = 100.0 * (pt.baseline + float(np.mean(deltas[key])) - pt.accuracy)
             errors.append(err)
             by_format.setdefault(key, []).append(err)
-    e = np.array(errors)
-    deploy = np.array([x for key, v in by_format.items() if key in DEPLOY_FORMATS for x in v])
-    return {"rmse_points": float(np.sqrt(np.mean(e**2))), "mae_points": float(np.mean(np.abs(e))),
-            "deploy_rmse_points": float(np.sqrt(np.mean(deploy**2))) if deploy.size else math.nan,
-            "deploy_mae_points": float(np.mean(np.abs(deploy))) if deploy.size else math.nan,
-            "rmse_points_by_format": {k: float(np.sqrt(np.mean(np.square(v)))) for k, v in sorted(by_format.items())},
-            "n_scored": int(e.size), "n_skipped": skipped}
+    return _error_summary(errors, by_format, skipped)

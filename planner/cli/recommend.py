@@ -61,10 +61,16 @@ def _request(target, usd, flops, gpu_s, latency, ttft, minimize, models, hardwar
     )
 
 
-def _law(catalog, task: str | None, law: Path | None):
+def _run(search, request, task: str | None, law: Path | None, profiles: Path | None):
+    """Open the catalog, read the law (--task or --law), run ``search`` and pass its warnings to stderr."""
     if (task is None) == (law is None):
         raise InputError("give the accuracy source: --task LAW (e.g. math500) or --law FILE, one of them")
-    return catalog.law(task if task is not None else str(law))
+    catalog = open_catalog(profiles)
+    the_law, source = catalog.law(task if task is not None else str(law))
+    result = search(catalog, the_law, source, request)
+    for line in result.warnings:
+        warn(line)
+    return result
 
 
 @handle_errors
@@ -84,11 +90,7 @@ def recommend(
 
     request = _request(target, usd, flops, gpu_s, latency, ttft, minimize, models, hardware, precisions, methods, max_samples,
                        max_devices, prompt_tokens, output_tokens, reward_model, engine, dedicated, serving_batch, tree_steps, oracle_seconds)
-    catalog = open_catalog(profiles)
-    the_law, source = _law(catalog, task, law)
-    result = search(catalog, the_law, source, request)
-    for line in result.warnings:
-        warn(line)
+    result = _run(search, request, task, law, profiles)
     emit(render, result, fmt)
     if result.best is None:
         raise typer.Exit(EXIT_FINDINGS)
@@ -113,11 +115,7 @@ def frontier(
 
     request = _request(target, usd, flops, gpu_s, latency, ttft, minimize, models, hardware, precisions, methods, max_samples,
                        max_devices, prompt_tokens, output_tokens, reward_model, engine, dedicated, serving_batch, tree_steps, oracle_seconds)
-    catalog = open_catalog(profiles)
-    the_law, source = _law(catalog, task, law)
-    result = search(catalog, the_law, source, request)
-    for line in result.warnings:
-        warn(line)
+    result = _run(search, request, task, law, profiles)
     if plot is not None:
         from planner.files.disk import atomic_write
         from planner.report.plot import frontier_figure

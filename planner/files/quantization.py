@@ -38,20 +38,8 @@ def _parse_fields(c: Checker, data: Mapping, path: Path | None) -> QuantPenalty 
         c.fail("reference_params", f"expected {REFERENCE_PARAMS:g} (coefficients are quoted at 1e9 parameters)")
     weight = _coefficients(c, data, "weight")
     kv = _coefficients(c, data, "kv") if data.get("kv") is not None else {}
-    aliases = data.get("kv_aliases") or {}
-    if not isinstance(aliases, Mapping):
-        c.fail("kv_aliases", "expected a mapping like {fp8: int8}")
-        aliases = {}
-    for alias, target in aliases.items():
-        if target not in kv:
-            c.fail(f"kv_aliases.{alias}", f"'{target}' is not a fitted KV precision ({', '.join(kv) or 'none'})")
-    waliases = data.get("weight_aliases") or {}
-    if not isinstance(waliases, Mapping):
-        c.fail("weight_aliases", "expected a mapping like {fp4-w4a16: int4}")
-        waliases = {}
-    for alias, target in waliases.items():
-        if target not in weight:
-            c.fail(f"weight_aliases.{alias}", f"'{target}' is not a fitted weight precision ({', '.join(weight) or 'none'})")
+    aliases = _aliases(c, data, "kv_aliases", kv, "KV", "{fp8: int8}")
+    waliases = _aliases(c, data, "weight_aliases", weight, "weight", "{fp4-w4a16: int4}")
     intervals: dict[str, tuple[float, float]] = {}
     raw_intervals = data.get("intervals") or {}
     if not isinstance(raw_intervals, Mapping):
@@ -102,3 +90,15 @@ def _coefficients(c: Checker, data: Mapping, key: str) -> dict[str, float]:
         if value is not None:
             out[label] = value
     return out
+
+
+def _aliases(c: Checker, data: Mapping, key: str, fitted: Mapping[str, float], what: str, example: str) -> Mapping:
+    """``key``: precision → a fitted precision whose coefficient it borrows; every target must be fitted."""
+    aliases = data.get(key) or {}
+    if not isinstance(aliases, Mapping):
+        c.fail(key, f"expected a mapping like {example}")
+        return {}
+    for alias, target in aliases.items():
+        if target not in fitted:
+            c.fail(f"{key}.{alias}", f"'{target}' is not a fitted {what} precision ({', '.join(fitted) or 'none'})")
+    return aliases
